@@ -1,0 +1,50 @@
+# make test : create .venv, install everything the tests need, run pytest and node --test.
+# make demo : train the demo models, write runs to demo_logs/, serve TensorBoard on 127.0.0.1:6006.
+# make demo-train : the same without serving.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PORT ?= 6006
+LOGDIR ?= demo_logs
+PYTEST_ARGS ?=
+
+.PHONY: test venv chromium pytest nodetest demo demo-train bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+# Reinstall when setup.py changes.
+$(VENV)/.installed: setup.py | $(BIN)/python
+	$(BIN)/python -m pip install -q -e ".[tensorflow,test]"
+	touch $@
+
+venv: $(VENV)/.installed
+
+# Debian's Chromium drives the browser tests (Playwright cannot download its own here).
+chromium:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	else echo "Chromium is missing: run 'sudo apt-get install chromium' (the browser tests need it)"; exit 1; fi
+
+pytest: venv chromium
+	$(BIN)/python -m pytest tests $(PYTEST_ARGS)
+
+nodetest:
+	@if ls tests/js/*.test.mjs >/dev/null 2>&1; then node --test tests/js/; else echo "no node tests"; fi
+
+test: pytest nodetest
+
+demo-train: venv
+	$(BIN)/python -m demo.train --logdir $(LOGDIR)
+
+demo: demo-train
+	@echo "Serving TensorBoard: http://127.0.0.1:$(PORT)/#tb_metrics"
+	$(BIN)/tensorboard --logdir $(LOGDIR) --host 127.0.0.1 --port $(PORT) --samples_per_plugin=tb_metrics=0
+
+bench: venv
+	$(BIN)/python benchmarks/bench_keras_metric.py
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache .hypothesis

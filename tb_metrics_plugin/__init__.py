@@ -1,0 +1,49 @@
+"""tb_metrics_plugin: exact per-label confusion counts at many thresholds, in TensorBoard.
+
+Keras::
+
+    import tb_metrics_plugin as tbm
+    model.compile(..., metrics=[tbm.ThresholdCounts(from_logits=True)])
+    model.fit(x, y, validation_data=(xv, yv), callbacks=[tbm.CountsCallback("logs/run1")])
+
+Any other training loop (numpy only, no TensorFlow needed)::
+
+    counts = tbm.confusion_counts(y_true, y_score, thresholds=101)
+    tbm.write_counts("logs/run1/validation", "threshold_counts", counts, step=epoch)
+
+The Keras pieces are imported lazily, so ``import tb_metrics_plugin`` never imports Keras or
+TensorFlow by itself.
+"""
+import importlib
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "Counts": "metrics",
+    "BestThresholds": "metrics",
+    "confusion_counts": "metrics",
+    "make_thresholds": "metrics",
+    "safe_divide": "metrics",
+    "save_best_thresholds": "metrics",
+    "load_best_thresholds": "metrics",
+    "CountsWriter": "summary",
+    "write_counts": "summary",
+    "read_counts": "summary",
+    "ThresholdCounts": "keras_metric",
+    "CountsCallback": "callback",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'tb_metrics_plugin' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))
