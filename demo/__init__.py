@@ -1,0 +1,1 @@
+"""Demo data, training script and test fixtures for tb_metrics_plugin."""
