@@ -1,0 +1,523 @@
+"""The plugin in-process: `_impl` methods over TensorBoard's own Python data provider, and the
+routes through werkzeug's test client over `TensorBoardWSGI` (middlewares included)."""
+import gzip
+import importlib.metadata
+import json
+import os
+import random
+import time
+import zlib
+
+import numpy as np
+import pytest
+from tensorboard import context as tb_context
+from tensorboard.backend import application
+from tensorboard.backend.event_processing import data_ingester
+from tensorboard.backend.event_processing import data_provider as mux_data_provider
+from tensorboard.backend.event_processing import plugin_event_multiplexer
+from tensorboard.compat.proto import event_pb2, summary_pb2
+from tensorboard.plugins import base_plugin
+from tensorboard.util import tensor_util
+from werkzeug.test import Client
+
+import tb_metrics_plugin as tbm
+from tb_metrics_plugin import metadata, plugin, serialize, summary
+
+P = "/data/plugin/tb_metrics"
+TAG = "threshold_counts"
+LABELS = ["cat", "dog", "bird", "none"]
+NUM_STEPS = 12  # more than the Python loader keeps (10)
+
+
+# ---------------------------------------------------------------------------------------------
+# Fixture data (also used by test_plugin_e2e.py)
+
+
+def make_counts(seed, num_l=4, thresholds=11, n=40, weighted=False, from_logits=False, names=None):
+    rng = np.random.default_rng(seed)
+    y = rng.random((n, num_l)) < 0.35
+    y[:, -1] = False  # a label without positives
+    s = rng.normal(size=(n, num_l)) * 2 if from_logits else rng.random((n, num_l))
+    s[seed % n, 0] = np.nan
+    w = rng.random(n) * 3 if weighted else None
+    return tbm.confusion_counts(y, s, thresholds=thresholds, from_logits=from_logits,
+                                sample_weight=w, label_names=names or LABELS[:num_l])
+
+
+def write_runs(logdir, num_steps=NUM_STEPS):
+    """Writes the good runs; returns ``{(run, tag): {step: Counts}}``."""
+    written = {}
+    plan = [("exp/train", TAG, {}), ("exp/validation", TAG, {}),
+            ("exp/train", "weighted_logits", {"weighted": True, "from_logits": True})]
+    for run, tag, kw in plan:
+        for step in range(num_steps if tag == TAG else 3):
+            c = make_counts(seed=zlib.crc32(f"{run}/{tag}/{step}".encode()) % 1000, **kw)
+            summary.write_counts(os.path.join(logdir, run), tag, c, step, wall_time=1000.0 + step)
+            written.setdefault((run, tag), {})[step] = c
+    summary.close_all()
+    return written
+
+
+def _value(tag, tensor, content=None):
+    value = summary_pb2.Summary.Value(tag=tag, tensor=tensor)
+    if content is not None:
+        value.metadata.CopyFrom(summary_pb2.SummaryMetadata(
+            plugin_data=summary_pb2.SummaryMetadata.PluginData(
+                plugin_name=metadata.PLUGIN_NAME, content=content),
+            data_class=summary_pb2.DATA_CLASS_TENSOR))
+    return value
+
+
+def write_malformed(run_dir):
+    """Summaries under our plugin name that this version cannot read, written raw with
+    TensorBoard's EventFileWriter. Returns the tag names by kind."""
+    from tensorboard.summary.writer.event_file_writer import EventFileWriter
+
+    good = make_counts(1, num_l=2, thresholds=3)
+    good_content = json.dumps(metadata.content_dict(good)).encode()
+    good_tensor = tensor_util.make_tensor_proto(metadata.counts_to_tensor(good))
+    newer = dict(metadata.content_dict(good), version=metadata.PROTO_VERSION + 98)
+    unsorted = dict(metadata.content_dict(good), thresholds=[0.5, 0.1, 0.9])
+    bad_content_tensor = tensor_util.make_tensor_proto(np.arange(14, dtype=np.int32))
+    bad_content_tensor.tensor_content = b"\x01\x02\x03"  # 3 bytes for 14 int32s
+    events = [  # (step, value)
+        (0, _value("bad_json", good_tensor, b"{not json")),
+        (0, _value("newer_version", good_tensor, json.dumps(newer).encode())),
+        (0, _value("meta_list", good_tensor, b"[1, 2]")),
+        (0, _value("unsorted_thresholds", good_tensor, json.dumps(unsorted).encode())),
+        (0, _value("wrong_length", tensor_util.make_tensor_proto(np.arange(5, dtype=np.int32)),
+                   good_content)),
+        (0, _value("string_tensor", tensor_util.make_tensor_proto(np.array([b"a"] * 14)),
+                   good_content)),
+        (0, _value("two_d", tensor_util.make_tensor_proto(
+            metadata.counts_to_tensor(good).reshape(1, -1)), good_content)),
+        (0, _value("bad_tensor_bytes", bad_content_tensor, good_content)),
+        (0, _value("partly_bad", good_tensor, good_content)),
+        (1, _value("partly_bad", good_tensor)),
+        (2, _value("partly_bad", tensor_util.make_tensor_proto(np.arange(3, dtype=np.int32)))),
+    ]
+    writer = EventFileWriter(run_dir)
+    for step, value in events:
+        writer.add_event(event_pb2.Event(step=step, wall_time=2000.0 + step,
+                                         summary=summary_pb2.Summary(value=[value])))
+    writer.close()
+    return {
+        "unlisted": ["bad_json", "meta_list", "newer_version", "unsorted_thresholds"],
+        "unreadable": ["wrong_length", "string_tensor", "two_d", "bad_tensor_bytes"],
+        "good": good,
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# In-process TensorBoard
+
+
+class SpyProvider:
+    """Delegates to a real data provider, recording every call's keyword arguments."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.calls = []
+
+    def __getattr__(self, name):
+        method = getattr(self.inner, name)
+
+        def call(ctx=None, **kwargs):
+            self.calls.append((name, kwargs))
+            return method(ctx, **kwargs)
+        return call
+
+    def reads(self):
+        return [kw for name, kw in self.calls if name == "read_tensors"]
+
+
+class Board:
+    """A multiplexer, its data provider (spied), the plugin and a WSGI test client."""
+
+    def __init__(self, logdir, hints=None, path_prefix=""):
+        hints = dict(hints or {})
+        guidance = dict(data_ingester.DEFAULT_TENSOR_SIZE_GUIDANCE, **hints)
+        self.mux = plugin_event_multiplexer.EventMultiplexer(
+            size_guidance=data_ingester.DEFAULT_SIZE_GUIDANCE, tensor_size_guidance=guidance)
+        self.mux.AddRunsFromDirectory(str(logdir))
+        self.mux.Reload()
+        self.provider = SpyProvider(mux_data_provider.MultiplexerDataProvider(self.mux, str(logdir)))
+        ctx = base_plugin.TBContext(logdir=str(logdir), data_provider=self.provider,
+                                    sampling_hints=hints)
+        self.plugin = plugin.MetricsPlugin(ctx)
+        self.app = application.TensorBoardWSGI([self.plugin], path_prefix=path_prefix,
+                                               data_provider=self.provider)
+        self.client = Client(self.app)
+        self.ctx = tb_context.RequestContext()
+
+    def get(self, path, **headers):
+        resp = self.client.get(path, headers=headers)
+        body = resp.get_data()
+        if resp.headers.get("Content-Encoding") == "gzip":
+            body = gzip.decompress(body)
+        return resp, body
+
+    def json(self, path):
+        resp, body = self.get(path)
+        return resp.status_code, json.loads(body)
+
+
+@pytest.fixture(scope="module")
+def logdir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("logs")
+    written = write_runs(root)
+    bad = write_malformed(str(root / "bad"))
+    return root, written, bad
+
+
+@pytest.fixture(scope="module")
+def board(logdir):
+    return Board(logdir[0], hints={"tb_metrics": 0})
+
+
+def _impl(board, name, **kw):
+    return getattr(board.plugin, f"{name}_impl")(board.ctx, "", **kw)
+
+
+def _error_code(fn, *args, **kw):
+    with pytest.raises(plugin.RequestError) as info:
+        fn(*args, **kw)
+    return info.value.code
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading
+
+
+def test_entry_point_and_frontend_metadata(board):
+    (ep,) = [e for e in importlib.metadata.entry_points(group="tensorboard_plugins")
+             if e.name == "tb_metrics"]
+    assert ep.load() is plugin.MetricsPlugin
+    md = board.plugin.frontend_metadata()
+    assert md.es_module_path == "/static/index.js" and md.tab_name == "Threshold Metrics"
+    assert "/static/index.js"[len("/static"):].lstrip("/") == "index.js"
+    assert set(board.plugin.get_plugin_apps()) >= {
+        "/tags", "/steps", "/counts", "/explorer", "/heatmap", "/series", "/best_thresholds",
+        "/static/*"}
+    n = len(board.provider.calls)
+    assert board.plugin.is_active() is False  # cheap: the core's list_plugins decides
+    assert len(board.provider.calls) == n
+    status, listing = board.json("/data/plugins_listing")
+    assert status == 200 and listing["tb_metrics"]["enabled"] is True
+    assert listing["tb_metrics"]["tab_name"] == "Threshold Metrics"
+
+
+# ---------------------------------------------------------------------------------------------
+# _impl methods
+
+
+def test_tags(board, logdir):
+    _, written, bad = logdir
+    tags = _impl(board, "tags")
+    assert set(tags) == {"exp/train", "exp/validation", "bad"}
+    info = tags["exp/train"][TAG]
+    c = written[("exp/train", TAG)][0]
+    assert info == {"labels": LABELS, "thresholds": [float(t) for t in c.thresholds],
+                    "from_logits": False, "max_step": NUM_STEPS - 1,
+                    "max_wall_time": 1000.0 + NUM_STEPS - 1}
+    assert tags["exp/train"]["weighted_logits"]["from_logits"] is True
+    assert not set(bad["unlisted"]) & set(tags["bad"])
+    warnings = _impl(board, "warnings")["warnings"]
+    assert sorted(w["tag"] for w in warnings) == bad["unlisted"]
+    reasons = {w["tag"]: w["reason"] for w in warnings}
+    assert "newer" in reasons["newer_version"] and "JSON" in reasons["bad_json"]
+
+
+@pytest.mark.parametrize("run,tag", [("exp/train", TAG), ("exp/validation", TAG),
+                                     ("exp/train", "weighted_logits")])
+def test_counts_every_step_exact(board, logdir, run, tag):
+    written = logdir[1][(run, tag)]
+    steps = _impl(board, "steps", run=run, tag=tag)
+    assert steps["steps"] == sorted(written)
+    assert steps["wall_times"] == [1000.0 + s for s in sorted(written)]
+    for step, c in written.items():
+        got = _impl(board, "counts", run=run, tag=tag, step=step)
+        assert got == serialize.counts_json(c, step, 1000.0 + step)
+        for key in ("tp", "fp", "tn", "fn"):
+            np.testing.assert_array_equal(np.array(got[key], dtype=float), getattr(c, key))
+    latest = max(written)
+    assert _impl(board, "counts", run=run, tag=tag)["step"] == latest
+
+
+def test_explorer_latest_reads_only_the_latest_step(logdir):
+    b = Board(logdir[0], hints={"tb_metrics": 0})
+    c = logdir[1][("exp/train", TAG)][NUM_STEPS - 1]
+    got = _impl(b, "explorer", run="exp/train", tag=TAG)
+    assert got == serialize.explorer_json(c, NUM_STEPS - 1, 1000.0 + NUM_STEPS - 1)
+    assert [kw["downsample"] for kw in b.provider.reads()] == [1]
+    # Cached: the same answer again reads nothing more.
+    assert _impl(b, "explorer", run="exp/train", tag=TAG) == got
+    assert _impl(b, "counts", run="exp/train", tag=TAG)["step"] == NUM_STEPS - 1
+    assert len(b.provider.reads()) == 1
+    for kw in b.provider.reads():
+        assert kw["experiment_id"] == "" and kw["plugin_name"] == "tb_metrics"
+
+
+def test_explorer_best_heatmap_series(board, logdir):
+    written = logdir[1]
+    c3 = written[("exp/train", TAG)][3]
+    assert _impl(board, "explorer", run="exp/train", tag=TAG, step=3) == \
+        serialize.explorer_json(c3, 3, 1003.0)
+    best = _impl(board, "best_thresholds", run="exp/train", tag=TAG, step=3)
+    assert best == c3.to_best_thresholds().to_json()
+    assert tbm.BestThresholds.from_json(json.loads(json.dumps(best))).labels == LABELS
+
+    heat = _impl(board, "heatmap", run="exp/train", tag=TAG, threshold=0.33)
+    assert heat["threshold"] == float(c3.thresholds[3]) and heat["threshold_index"] == 3
+    assert heat["steps"] == list(range(NUM_STEPS)) and heat["labels"] == LABELS
+    rows = [serialize.heatmap_row(written[("exp/train", TAG)][s], 3) for s in range(NUM_STEPS)]
+    assert heat["values"] == [v for row in rows for v in row]
+    heat_best = _impl(board, "heatmap", run="exp/train", tag=TAG, threshold="best")
+    assert heat_best["threshold"] == "best" and heat_best["threshold_index"] is None
+    assert heat_best["values"][:4] == serialize.heatmap_row(written[("exp/train", TAG)][0], None)
+
+    series = _impl(board, "series", runs=["exp/train", "exp/validation", "nope"], tag=TAG,
+                   threshold=0.5)
+    assert set(series) == {"exp/train", "exp/validation"}
+    val = series["exp/validation"]
+    assert val["steps"] == list(range(NUM_STEPS)) and val["threshold_index"] == 5
+    for i, step in enumerate(val["steps"]):
+        point = serialize.series_point(written[("exp/validation", TAG)][step], 5)
+        assert all(val[k][i] == point[k] for k in serialize.SERIES_KEYS)
+    series_best = _impl(board, "series", runs=["exp/train"], tag=TAG, threshold="best")
+    assert series_best["exp/train"]["threshold"] == "best"
+    assert len(series_best["exp/train"]["best_threshold"]["macro_f1"]) == NUM_STEPS
+
+
+def test_unknown_run_tag_step_are_404(board):
+    p = board.plugin
+    assert _error_code(p.counts_impl, board.ctx, "", run="nope", tag=TAG) == 404
+    assert _error_code(p.explorer_impl, board.ctx, "", run="exp/train", tag="nope") == 404
+    assert _error_code(p.explorer_impl, board.ctx, "", run="exp/train", tag=TAG, step=99) == 404
+    assert _error_code(p.heatmap_impl, board.ctx, "", run="exp/nope", tag=TAG) == 404
+    assert p.series_impl(board.ctx, "", runs=["nope"], tag=TAG) == {}
+
+
+def test_malformed_summaries_are_409_with_reasons(board, logdir):
+    bad = logdir[2]
+    p = board.plugin
+    for tag in bad["unlisted"] + bad["unreadable"]:
+        for name in ("counts", "explorer", "best_thresholds"):
+            assert _error_code(getattr(p, f"{name}_impl"), board.ctx, "", run="bad", tag=tag) == 409
+    # Partly bad: the latest step is broken; the latest readable one is served, with a warning.
+    got = _impl(board, "explorer", run="bad", tag="partly_bad")
+    assert got["step"] == 1 and "step 2" in got["warnings"][0]
+    steps = _impl(board, "steps", run="bad", tag="partly_bad")
+    assert steps["steps"] == [0, 1] and len(steps["warnings"]) == 1
+    assert _error_code(p.counts_impl, board.ctx, "", run="bad", tag="partly_bad", step=2) == 409
+    heat = _impl(board, "heatmap", run="bad", tag="wrong_length", threshold="best")
+    assert heat["steps"] == [] and heat["warnings"]
+    series = _impl(board, "series", runs=["bad"], tag="newer_version", threshold=0.5)
+    assert series["bad"]["steps"] == [] and "newer" in series["bad"]["warnings"][0]
+
+
+@pytest.mark.parametrize("hint,expected_downsample,kept", [
+    (None, plugin.ALL_STEPS, 10),  # the Python loader keeps 10 tensors per tag by default
+    (0, plugin.ALL_STEPS, NUM_STEPS),  # 0 means all: never downsample=0
+    (3, 3, 3),
+])
+def test_sampling_hints(logdir, hint, expected_downsample, kept):
+    b = Board(logdir[0], hints=None if hint is None else {"tb_metrics": hint})
+    steps = _impl(b, "steps", run="exp/train", tag=TAG)["steps"]
+    assert len(steps) == kept and steps[-1] == NUM_STEPS - 1
+    assert [kw["downsample"] for kw in b.provider.reads()] == [expected_downsample]
+    assert all(kw["downsample"] > 0 for kw in b.provider.reads())
+
+
+def test_cache_follows_new_data(tmp_path):
+    root = tmp_path / "live"
+    for step in range(2):
+        summary.write_counts(root / "r", TAG, make_counts(step), step, wall_time=10.0 + step)
+    b = Board(root, hints={"tb_metrics": 0})
+    assert b.json(f"{P}/explorer?run=r&tag={TAG}")[1]["step"] == 1
+    assert b.json(f"{P}/heatmap?run=r&tag={TAG}")[1]["steps"] == [0, 1]
+    reads = len(b.provider.reads())
+    assert b.json(f"{P}/explorer?run=r&tag={TAG}")[1]["step"] == 1
+    assert b.json(f"{P}/heatmap?run=r&tag={TAG}")[1]["steps"] == [0, 1]
+    assert len(b.provider.reads()) == reads  # answered from the cache
+    new = make_counts(7)
+    summary.write_counts(root / "r", TAG, new, 2, wall_time=12.0)
+    summary.close_all()
+    b.mux.Reload()
+    got = b.json(f"{P}/explorer?run=r&tag={TAG}")[1]
+    assert got == json.loads(serialize.dumps(serialize.explorer_json(new, 2, 12.0)))
+    assert b.json(f"{P}/heatmap?run=r&tag={TAG}")[1]["steps"] == [0, 1, 2]
+
+
+def test_cache_disabled_by_env(logdir, monkeypatch):
+    monkeypatch.setenv("TB_METRICS_CACHE_MB", "0")
+    b = Board(logdir[0], hints={"tb_metrics": 0})
+    for _ in range(2):
+        assert b.json(f"{P}/explorer?run=exp/train&tag={TAG}")[0] == 200
+    assert len(b.provider.reads()) == 2
+
+
+# ---------------------------------------------------------------------------------------------
+# Routes through TensorBoard's WSGI app
+
+
+def test_routes_json_gzip_and_headers(board, logdir):
+    resp, body = board.get(f"{P}/tags", **{"Accept-Encoding": "gzip"})
+    assert resp.status_code == 200 and resp.headers["Content-Type"] == "application/json"
+    assert resp.headers["Content-Encoding"] == "gzip"
+    assert resp.headers["X-Content-Type-Options"] == "nosniff"
+    assert json.loads(body) == _impl(board, "tags")
+    resp, body = board.get(f"{P}/tags")  # a client without gzip gets plain JSON
+    assert "Content-Encoding" not in resp.headers and json.loads(body) == _impl(board, "tags")
+    resp, body = board.get(f"{P}/best_thresholds?run=exp/train&tag={TAG}")
+    assert resp.status_code == 200
+    assert resp.headers["Content-Disposition"].startswith("attachment; filename=")
+    assert resp.headers["Content-Disposition"].endswith(
+        '"best_thresholds_exp_train_threshold_counts_steplatest.json"')
+    for route in ("counts", "explorer"):
+        status, got = board.json(f"{P}/{route}?run=exp/validation&tag={TAG}&step=4")
+        c = logdir[1][("exp/validation", TAG)][4]
+        fn = serialize.counts_json if route == "counts" else serialize.explorer_json
+        assert status == 200 and got == json.loads(serialize.dumps(fn(c, 4, 1004.0)))
+    status, got = board.json(f"{P}/series?run=exp/train&run=exp/validation&tag={TAG}&threshold=best")
+    assert status == 200 and set(got) == {"exp/train", "exp/validation"}
+
+
+def test_experiment_id_and_path_prefix(logdir):
+    b = Board(logdir[0], hints={"tb_metrics": 0}, path_prefix="/pfx")
+    status, got = b.json(f"/pfx/experiment/abc123{P}/counts?run=exp/train&tag={TAG}&step=2")
+    assert status == 200 and got["step"] == 2
+    assert {kw["experiment_id"] for name, kw in b.provider.calls
+            if name in ("list_tensors", "read_tensors")} == {"abc123"}
+    assert b.json(f"/pfx{P}/tags")[0] == 200
+    assert b.get(f"{P}/tags")[0].status_code == 404  # outside the prefix
+
+
+@pytest.mark.parametrize("query,code", [
+    ("counts?tag=threshold_counts", 400),
+    ("counts?run=exp/train", 400),
+    ("counts?run=&tag=threshold_counts", 400),
+    ("counts?run=exp/train&run=exp/validation&tag=threshold_counts", 400),
+    ("counts?run=exp/train&tag=threshold_counts&step=1.5", 400),
+    ("counts?run=exp/train&tag=threshold_counts&step=abc", 400),
+    ("counts?run=exp/train&tag=threshold_counts&step=", 400),
+    ("counts?run=exp/train&tag=threshold_counts&step=99999999999999999999999", 400),
+    ("explorer?run=exp/train&tag=threshold_counts&step=-1", 404),
+    ("heatmap?run=exp/train&tag=threshold_counts&threshold=1.5", 400),
+    ("heatmap?run=exp/train&tag=threshold_counts&threshold=-0.1", 400),
+    ("heatmap?run=exp/train&tag=threshold_counts&threshold=nan", 400),
+    ("heatmap?run=exp/train&tag=threshold_counts&threshold=inf", 400),
+    ("heatmap?run=exp/train&tag=threshold_counts&threshold=best&metric=auc", 400),
+    ("best_thresholds?run=exp/train&tag=threshold_counts&metric=precision", 400),
+    ("series?tag=threshold_counts", 400),
+    ("series?run=exp/train&tag=threshold_counts&threshold=x", 400),
+    ("counts?run=nope&tag=threshold_counts", 404),
+    ("counts?run=exp/train&tag=nope", 404),
+    ("counts?run=exp/train&tag=threshold_counts&step=42", 404),
+    ("steps?run=exp/nope&tag=threshold_counts", 404),
+    ("counts?run=bad&tag=bad_json", 409),
+    ("explorer?run=bad&tag=bad_tensor_bytes", 409),
+    ("explorer?run=bad&tag=string_tensor", 409),
+])
+def test_bad_requests(board, query, code):
+    status, got = board.json(f"{P}/{query}")
+    assert status == code and isinstance(got["error"], str) and got["error"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Static files
+
+
+@pytest.fixture()
+def static_board(board, tmp_path, monkeypatch):
+    root = tmp_path / "frontend"
+    (root / "views").mkdir(parents=True)
+    files = {"index.js": b"export function render() {}", "style.css": b"a{}",
+             "page.html": b"<p>x</p>", "data.json": b"{}", "icon.svg": b"<svg/>",
+             "img.png": b"\x89PNG\r\n", "index.js.map": b"{}", "views/view.js": b"export {};",
+             ".hidden.js": b"secret", "module.py": b"print()"}
+    for name, data in files.items():
+        (root / name).write_bytes(data)
+    (tmp_path / "outside.js").write_bytes(b"outside")
+    os.symlink(tmp_path / "outside.js", root / "link_out.js")
+    os.symlink(root / "index.js", root / "link_in.js")
+    monkeypatch.setattr(board.plugin, "_static_root", os.path.realpath(root))
+    return board
+
+
+@pytest.mark.parametrize("name,content_type", [
+    ("index.js", "text/javascript; charset=utf-8"), ("style.css", "text/css; charset=utf-8"),
+    ("page.html", "text/html; charset=utf-8"), ("data.json", "application/json"),
+    ("icon.svg", "image/svg+xml; charset=utf-8"), ("img.png", "image/png"),
+    ("index.js.map", "application/json"), ("views/view.js", "text/javascript; charset=utf-8"),
+    ("link_in.js", "text/javascript; charset=utf-8"),
+])
+def test_static_content_types(static_board, name, content_type):
+    resp, body = static_board.get(f"{P}/static/{name}")
+    assert resp.status_code == 200 and resp.headers["Content-Type"] == content_type
+    assert resp.headers["X-Content-Type-Options"] == "nosniff"
+    assert body == (static_board.plugin._static_root and open(
+        os.path.join(static_board.plugin._static_root, name), "rb").read())
+
+
+@pytest.mark.parametrize("path", [
+    "../plugin.py", "%2e%2e/plugin.py", "%2E%2E%2Fplugin.py", "..%2f..%2fsetup.py",
+    "views/../../outside.js", "views/%2e%2e/%2e%2e/outside.js", "..%5coutside.js",
+    "views\\..\\..\\outside.js", "%5c..%5coutside.js", "/etc/passwd", "%2Fetc%2Fpasswd",
+    "//etc/passwd", "link_out.js", ".hidden.js", "module.py", "views", "missing.js", "",
+    "index.js%00.png", "C:%5cwindows%5cwin.ini", "./index.js", "%252e%252e/outside.js",
+])
+def test_static_traversal_is_404(static_board, path):
+    resp, body = static_board.get(f"{P}/static/{path}")
+    assert resp.status_code == 404
+    assert b"outside" not in body and b"secret" not in body
+
+
+def test_packaged_frontend_entry_point(board):
+    root = board.plugin._frontend_root()
+    assert root and os.path.isfile(os.path.join(root, "__init__.py"))
+    if not os.path.isfile(os.path.join(root, "index.js")):
+        pytest.skip("frontend/index.js not written yet")
+    resp, body = board.get(f"{P}/static/index.js")
+    assert resp.status_code == 200 and resp.headers["Content-Type"].startswith("text/javascript")
+    assert b"render" in body
+
+
+# ---------------------------------------------------------------------------------------------
+# Fuzz: no parameter combination gets a 5xx
+
+
+FUZZ_VALUES = {
+    "run": ["exp/train", "exp/validation", "bad", "nope", "", "exp", "../exp/train", "é", "%00"],
+    "tag": [TAG, "weighted_logits", "partly_bad", "bad_json", "newer_version", "two_d",
+            "bad_tensor_bytes", "", "x" * 300],
+    "step": ["0", "3", "11", "-1", "1e3", "0x10", "", " 2", "99999999999999999999", "nan"],
+    "threshold": ["0", "1", "0.5", "best", "BEST", "-0", "1.0000001", "nan", "inf", "", "0.333"],
+    "metric": ["f1", "F1", "auc", "", "precision"],
+}
+FUZZ_ROUTES = ["tags", "warnings", "steps", "counts", "explorer", "heatmap", "series",
+               "best_thresholds", "static/index.js", "nonexistent"]
+
+
+def random_query(rng):
+    params = []
+    for key, values in FUZZ_VALUES.items():
+        for _ in range(rng.choice([0, 1, 1, 1, 2])):
+            params.append((key, rng.choice(values)))
+    from urllib.parse import urlencode
+    return f"{rng.choice(FUZZ_ROUTES)}?{urlencode(params)}"
+
+
+def test_fuzz_no_5xx(board):
+    rng = random.Random(1234)
+    start = time.monotonic()
+    seen = set()
+    for _ in range(400):
+        query = random_query(rng)
+        resp, body = board.get(f"{P}/{query}")
+        seen.add(resp.status_code)
+        assert resp.status_code < 500, (query, body[:200])
+        if resp.status_code != 200 and "/static/" not in query and "nonexistent" not in query:
+            assert json.loads(body)["error"]
+    assert {200, 400, 404, 409} <= seen
+    assert time.monotonic() - start < 60
