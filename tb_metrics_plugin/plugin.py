@@ -34,6 +34,9 @@ from tb_metrics_plugin import serialize
 logger = logging.getLogger(__name__)
 
 PLUGIN_NAME = metadata.PLUGIN_NAME
+# One read of many steps stays under this many bytes (at 8 bytes a value, so int32 tensors
+# use half): the Rust data server answers over gRPC, whose messages stop at 256 MiB.
+READ_BUDGET_BYTES = 192 << 20
 # `read_tensors(downsample=0)` returns nothing, so "every kept step" is asked as a huge number.
 ALL_STEPS = 2**31 - 1
 # Bytes of decoded reads and responses kept between requests (TB_METRICS_CACHE_MB=0 disables).
@@ -488,10 +491,26 @@ class MetricsPlugin(base_plugin.TBPlugin):
         except Exception as e:  # a malformed step is skipped and reported
             return None, f"step {step}: {e}"
 
+    def _all_steps_downsample(self, s):
+        """How many steps one read may ask for: every kept step, unless their tensors would
+        pass the data provider's message limit (gRPC's 256 MiB for the Rust data server)."""
+        values = metadata.tensor_length(len(s.meta["label_names"]), len(s.meta["thresholds"]))
+        return max(1, min(self._downsample, READ_BUDGET_BYTES // (8 * values)))
+
+    def _read_all(self, ctx, experiment, s, warnings):
+        downsample = self._all_steps_downsample(s)
+        data = self._read(ctx, experiment, s, downsample)
+        if downsample < self._downsample and len(data) == downsample:
+            warnings.append(
+                f"Showing {downsample} evenly sampled steps (the latest included): every step "
+                f"of this tag at once would pass the data provider's "
+                f"{READ_BUDGET_BYTES >> 20} MiB read budget.")
+        return data
+
     def _decode_all(self, ctx, experiment, s, warnings):
         """Yields (step, wall_time, Counts) of every readable kept step; appends the others'
         reasons to ``warnings``."""
-        for step, wall_time, array in self._read(ctx, experiment, s, self._downsample):
+        for step, wall_time, array in self._read_all(ctx, experiment, s, warnings):
             counts, problem = self._decode(s, step, array)
             if problem:
                 warnings.append(problem)
@@ -508,9 +527,9 @@ class MetricsPlugin(base_plugin.TBPlugin):
                 counts, problem = self._decode(s, got, array)
                 if counts is not None:
                     return got, wall_time, counts, []
-        data = self._read(ctx, experiment, s, self._downsample)
+        warnings = []
+        data = self._read_all(ctx, experiment, s, warnings)
         if step is None:
-            warnings = []
             for got, wall_time, array in reversed(data):
                 counts, problem = self._decode(s, got, array)
                 if counts is not None:
@@ -523,7 +542,7 @@ class MetricsPlugin(base_plugin.TBPlugin):
                 counts, problem = self._decode(s, got, array)
                 if counts is None:
                     raise RequestError(409, f"Cannot read tag {s.tag!r} of run {s.run!r} at {problem}")
-                return got, wall_time, counts, []
+                return got, wall_time, counts, warnings
         kept = f"{len(data)} kept steps, {data[0][0]} to {data[-1][0]}" if data else "no kept steps"
         raise RequestError(404, f"Step {step} not found in tag {s.tag!r} of run {s.run!r} ({kept}; "
                                 "TensorBoard keeps a sample of steps unless started with "

@@ -325,8 +325,25 @@ def test_sampling_hints(logdir, hint, expected_downsample, kept):
     b = Board(logdir[0], hints=None if hint is None else {"tb_metrics": hint})
     steps = _impl(b, "steps", run="exp/train", tag=TAG)["steps"]
     assert len(steps) == kept and steps[-1] == NUM_STEPS - 1
-    assert [kw["downsample"] for kw in b.provider.reads()] == [expected_downsample]
+    (read,) = [kw["downsample"] for kw in b.provider.reads()]
+    if expected_downsample == plugin.ALL_STEPS:  # "all", bounded only by the read budget
+        assert read >= 10**5
+    else:
+        assert read == expected_downsample
     assert all(kw["downsample"] > 0 for kw in b.provider.reads())
+
+
+def test_reads_of_every_step_stay_within_the_message_budget(logdir, monkeypatch):
+    # Each step of the 4-label x 11-threshold tags has 2*4*11 + 2*4 + 11 + 1 = 108 values.
+    monkeypatch.setattr(plugin, "READ_BUDGET_BYTES", 8 * 108 * 5)
+    b = Board(logdir[0], hints={"tb_metrics": 0})
+    heat = _impl(b, "heatmap", run="exp/train", tag=TAG, threshold=0.5)
+    assert len(heat["steps"]) == 5 and heat["steps"][-1] == NUM_STEPS - 1
+    assert any("5 evenly sampled steps" in w for w in heat["warnings"])
+    series = _impl(b, "series", runs=["exp/train"], tag=TAG, threshold=0.5)
+    assert len(series["exp/train"]["steps"]) == 5
+    # the latest step is still read alone, whole
+    assert _impl(b, "explorer", run="exp/train", tag=TAG)["step"] == NUM_STEPS - 1
 
 
 def test_cache_follows_new_data(tmp_path):
