@@ -14,9 +14,12 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
-# Reinstall when setup.py changes.
+# Reinstall when setup.py changes. The backend tests also run Keras on JAX and PyTorch (CPU).
+# TORCH pins the CPU build (a plain `torch` from PyPI is a multi-GB CUDA build).
+TORCH ?= torch==2.13.0
 $(VENV)/.installed: setup.py | $(BIN)/python
 	$(BIN)/python -m pip install -q -e ".[tensorflow,test]"
+	$(BIN)/python -m pip install -q "$(TORCH)" jax
 	touch $@
 
 venv: $(VENV)/.installed
