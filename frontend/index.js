@@ -1,0 +1,57 @@
+// Entry module of the tb_metrics dashboard. TensorBoard imports it inside the plugin's iframe
+// (whose <base href> is the plugin's route prefix, so "./tags" is the plugin's route) and calls
+// render().
+//
+// To render sooner, render() starts the first requests (the run listing, and the last viewed
+// run's latest step) while it loads every other module at once (one round of parallel fetches
+// instead of a waterfall of nested imports).
+
+import { Api } from "./api.js";
+
+const PERSIST_KEY = "tbm.ui"; // as app.js
+
+function settle(promise) {
+  // a rejection is kept as a value until the app reads it (no "unhandled rejection")
+  return promise.then((v) => ({ v }), (e) => ({ e }));
+}
+
+function lastSelection() {
+  try {
+    const v = JSON.parse(window.localStorage.getItem(PERSIST_KEY) || "{}");
+    return typeof v.run === "string" && typeof v.tag === "string" ? v : null;
+  } catch (e) {
+    return null;
+  }
+}
+
+/** Called by TensorBoard inside the plugin iframe. */
+export async function render() {
+  performance.mark("tbm:render");
+  const api = new Api();
+  const last = lastSelection();
+  const early = {
+    api,
+    tags: settle(api.tags()),
+    explorer: last ? { run: last.run, tag: last.tag, p: settle(api.explorer(last.run, last.tag, null)) } : null,
+  };
+  const [app] = await Promise.all([
+    import("./app.js"),
+    import("./vendor/uPlot-1.6.32.esm.js"),
+    import("./views/chart.js"),
+    import("./views/explorer.js"),
+    import("./views/labels.js"),
+    import("./views/compare.js"),
+    import("./views/table.js"),
+    import("./views/help.js"),
+    import("./state.js"),
+    import("./calc.js"),
+    import("./format.js"),
+    import("./dom.js"),
+    import("./style.js"),
+  ]);
+  const root = document.createElement("div");
+  root.className = "tbm";
+  root.id = "tbm-root";
+  document.body.appendChild(root);
+  await app.start(root, early);
+}

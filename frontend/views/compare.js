@@ -1,0 +1,201 @@
+// View 3, micro / macro comparison: micro, macro and weighted F1 and binary vs exact-match
+// accuracy across steps, for several runs at once (train dashed, validation solid), at the slider
+// threshold or at each metric's best threshold (route `series`).
+
+import { h, segmented } from "../dom.js";
+import { RUN_COLORS } from "../style.js";
+import { LineChart } from "./chart.js";
+import { splitRun } from "../state.js";
+import { fmtMetric, fmtThreshold } from "../format.js";
+
+export const METRICS = [
+  { key: "micro_f1", title: "Micro F1", group: "f1" },
+  { key: "macro_f1", title: "Macro F1", group: "f1" },
+  { key: "weighted_f1", title: "Weighted F1", group: "f1" },
+  { key: "binary_accuracy", title: "Binary accuracy", group: "acc" },
+  { key: "exact_match_accuracy", title: "Exact-match accuracy", group: "acc" },
+];
+
+/** Colour per run group (run1/train and run1/validation share one), dash for training runs. */
+export function runStyles(runs) {
+  const groups = [];
+  const out = {};
+  for (const r of runs) {
+    const { group, split } = splitRun(r);
+    let gi = groups.indexOf(group);
+    if (gi < 0) {
+      groups.push(group);
+      gi = groups.length - 1;
+    }
+    const train = /^train/i.test(split);
+    out[r] = { color: RUN_COLORS[gi % RUN_COLORS.length], dash: train ? [6, 4] : null, train };
+  }
+  return out;
+}
+
+export class CompareView {
+  constructor(ctx) {
+    this.ctx = ctx;
+    this.data = null;
+    this.runs = [];
+    this.mode = segmented([
+      { value: "slider", label: "At the slider", title: "Every metric at the slider threshold" },
+      { value: "best", label: "At best thresholds", title: "Every metric at its own best threshold, per step" },
+    ], (v) => ctx.store.set({ compareMode: v }), "Metrics at");
+    this.runsEl = h("div", { class: "tbm-runs", role: "group", "aria-label": "Runs to compare" });
+    this.note = h("div", { class: "tbm-small tbm-muted" });
+    this.status = h("span", { class: "tbm-small tbm-muted" });
+    this.boxes = {};
+    const cards = METRICS.map((mt) => {
+      const box = h("div", { class: "tbm-chart", dataset: { chart: mt.key } });
+      this.boxes[mt.key] = box;
+      return h("div", { class: "tbm-card" }, h("h3", null, mt.title), box);
+    });
+    this.summaryBody = h("tbody");
+    const th = (t, title) => h("th", { title: title || null }, t);
+    cards.push(h("div", { class: "tbm-card" }, h("h3", null, "Latest step of each run"),
+      h("table", { class: "tbm-summary" },
+        h("thead", null, h("tr", null, th("Run"), th("Step"), th("Micro", "Micro F1"),
+          th("Macro", "Macro F1"), th("Gap", "Micro minus macro F1: large when rare labels do badly"),
+          th("Binary", "Binary accuracy"), th("Exact", "Exact-match accuracy"))),
+        this.summaryBody)));
+    this.el = h("section", { class: "tbm-view", dataset: { view: "compare" } },
+      h("div", { class: "tbm-card", style: { marginBottom: "12px" } },
+        h("div", { class: "tbm-tablebar" }, h("h3", { style: { margin: 0 } }, "Runs"), this.mode.el,
+          this.status),
+        this.runsEl, this.note),
+      h("div", { class: "tbm-grid3 tbm-fixed3" }, cards));
+    this.charts = {};
+  }
+
+  /** The run checkboxes: all runs with the tag, `selected` checked. */
+  setRuns(allRuns, selected) {
+    const styles = runStyles(allRuns);
+    this.styles = styles;
+    const items = allRuns.map((r) => {
+      const st = styles[r];
+      const box = h("input", {
+        type: "checkbox", checked: selected.includes(r), dataset: { run: r },
+        onchange: () => {
+          const now = [...this.runsEl.querySelectorAll("input:checked")].map((x) => x.dataset.run);
+          this.ctx.store.set({ compareRuns: now });
+        },
+      });
+      const sw = h("span", { class: "tbm-swatch" + (st.dash ? " dash" : "") });
+      sw.style.borderTopColor = st.color;
+      return h("label", { title: r }, box, sw, r);
+    });
+    this.runsEl.replaceChildren(...items);
+  }
+
+  setStatus(text) {
+    this.status.textContent = text;
+  }
+
+  update(state) {
+    this.mode.set(state.compareMode);
+  }
+
+  /** series route JSON ({run: {steps, ...}}), the runs asked for, and the mode. */
+  setData(series, runs, state) {
+    this.data = series;
+    this.mode.set(state.compareMode);
+    const present = runs.filter((r) => series[r]);
+    this.runs = present;
+    const styles = runStyles(present.length ? present : runs);
+    // one shared x (union of steps); missing points are null and lines span them
+    const stepSet = new Set();
+    for (const r of present) for (const s of series[r].steps) stepSet.add(s);
+    const steps = [...stepSet].sort((a, b) => a - b);
+    const pos = new Map(steps.map((s, i) => [s, i]));
+    const ranges = { f1: [1, 0], acc: [1, 0] };
+    const columns = {};
+    for (const mt of METRICS) {
+      columns[mt.key] = present.map((r) => {
+        const col = new Array(steps.length).fill(null);
+        const d = series[r];
+        d.steps.forEach((s, i) => {
+          const v = d[mt.key][i];
+          col[pos.get(s)] = v;
+          if (v !== null && v !== undefined) {
+            const rg = ranges[mt.group];
+            rg[0] = Math.min(rg[0], v);
+            rg[1] = Math.max(rg[1], v);
+          }
+        });
+        return col;
+      });
+    }
+    const yr = {};
+    for (const [g, [lo, hi]] of Object.entries(ranges)) {
+      if (lo > hi) yr[g] = [0, 1];
+      else {
+        const pad = Math.max(0.02, (hi - lo) * 0.08);
+        yr[g] = [Math.max(0, Math.floor((lo - pad) * 50) / 50), Math.min(1, Math.ceil((hi + pad) * 50) / 50)];
+      }
+    }
+    this._summary(series, present, styles);
+    this.yRanges = yr;
+    const key = present.join("\u0000");
+    for (const mt of METRICS) {
+      if (!this.charts[mt.key] || this.chartKey !== key) {
+        if (this.charts[mt.key]) this.charts[mt.key].destroy();
+        this.charts[mt.key] = new LineChart(this.boxes[mt.key], {
+          height: 200,
+          xLabel: "step",
+          yRange: mt.group === "f1" ? () => this.yRanges.f1 : null,
+          series: present.map((r) => ({ label: r, color: styles[r].color, dash: styles[r].dash, width: 2 })),
+          tooltip: (idx) => this._tip(mt, idx),
+        });
+      }
+    }
+    this.chartKey = key;
+    this.steps = steps;
+    this.columns = columns;
+    for (const mt of METRICS) this.charts[mt.key].setData([steps, ...columns[mt.key]]);
+    const t = state.compareMode === "best" ? null : state.threshold;
+    this.note.textContent = present.length
+      ? (t === null ? "Each point is the metric at its own best threshold for that step and run."
+        : `Every point at threshold t = ${fmtThreshold(t)} (snapped to each run's stored thresholds).`) +
+        " Solid: validation, dashed: training. The three F1 charts share one y-axis."
+      : "None of the selected runs has this tag.";
+  }
+
+  _summary(series, runs, styles) {
+    const rows = runs.map((r) => {
+      const d = series[r];
+      let i = d.steps.length - 1;
+      while (i > 0 && (d.micro_f1[i] === null || d.micro_f1[i] === undefined)) i--;
+      const v = (k) => (i >= 0 ? d[k][i] : null);
+      const gap = v("micro_f1") !== null && v("macro_f1") !== null ? v("micro_f1") - v("macro_f1") : null;
+      const sw = h("span", { class: "tbm-swatch" + (styles[r].dash ? " dash" : "") });
+      sw.style.borderTopColor = styles[r].color;
+      const gapCell = h("td", null, gap === null ? "\u2014" : (gap >= 0 ? "+" : "\u2212") + fmtMetric(Math.abs(gap)));
+      if (gap !== null && gap > 0.1) gapCell.className = "warn";
+      return h("tr", { dataset: { run: r } }, h("td", { class: "l", title: r }, sw, " ", r),
+        h("td", null, i >= 0 ? String(d.steps[i]) : "\u2014"),
+        h("td", null, fmtMetric(v("micro_f1"))), h("td", null, fmtMetric(v("macro_f1"))), gapCell,
+        h("td", null, fmtMetric(v("binary_accuracy"))), h("td", null, fmtMetric(v("exact_match_accuracy"))));
+    });
+    this.summaryBody.replaceChildren(...rows);
+  }
+
+  _tip(mt, idx) {
+    if (!this.steps || idx >= this.steps.length) return null;
+    const step = this.steps[idx];
+    const lines = [`${mt.title}, step ${step}`];
+    this.runs.forEach((r, i) => {
+      const v = this.columns[mt.key][i][idx];
+      if (v === null || v === undefined) return;
+      let extra = "";
+      const d = this.data[r];
+      const th = d.best_threshold ? d.best_threshold[mt.key] : null;
+      if (th) {
+        const j = d.steps.indexOf(step);
+        if (j >= 0 && th[j] !== null && th[j] !== undefined) extra = ` (t ${fmtThreshold(th[j])})`;
+      }
+      lines.push(`${r}: ${fmtMetric(v)}${extra}`);
+    });
+    return lines.join("\n");
+  }
+}

@@ -1,0 +1,581 @@
+"""The dashboard in a real browser: Debian's Chromium (Playwright, sync API) against a real
+``tensorboard`` process serving runs written with `tb_metrics_plugin.summary.write_counts`.
+
+Screenshots of every test land in test-artifacts/ (gitignored). The README's screenshots are
+made with ``python -m tests.test_browser --screenshots docs/screenshots``.
+"""
+import argparse
+import json
+import math
+import os
+import shutil
+import sys
+import tempfile
+import time
+
+import numpy as np
+import pytest
+
+import tb_metrics_plugin as tbm
+from tb_metrics_plugin import summary
+
+from tests.tb_server import TensorBoardServer, wait_until
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ARTIFACTS = os.path.join(ROOT, "test-artifacts")
+TAG = "threshold_counts"
+POLL_MS = 400  # the dashboard's poll interval in these tests (localStorage "tbm.pollMs")
+TB_FLAGS = ["--samples_per_plugin=tb_metrics=0", "--reload_interval=1"]
+
+XSS_LABEL = '<img src=x onerror="window.__tbmXss=1">'
+XSS_RUN = "zz<b onmouseover=alert(1)>run</b>"
+
+
+# ---------------------------------------------------------------------------------------------
+# Data: sparse multi-label scores whose quality improves with the step, some labels bad
+
+
+def label_names(num_labels):
+    base = ["person", "car", "bicycle", "dog", "cat", "traffic light", "bus", "truck", "bird",
+            "boat", "bench", "umbrella", "backpack", "handbag", "skateboard", "kite", "bottle",
+            "cup", "chair", "couch", "potted plant", "laptop", "phone", "book", "clock", "vase",
+            "scissors", "teddy bear", "toothbrush", "hair drier"]
+    return [base[i] if i < len(base) else f"label_{i:05d}" for i in range(num_labels)]
+
+
+def synth_counts(seed, num_labels, step, num_steps, n=600, thresholds=101, from_logits=False,
+                 names=None, train=False, skill_scale=1.0):
+    """Counts of a plausible multi-label model at ``step`` of ``num_steps``.
+
+    Label prevalence spans 0.5%..35% (sparse); a few labels stay near chance (bad labels); the
+    separation grows with the step; train data separates a little better than validation.
+    """
+    rng = np.random.default_rng(seed)
+    lab = np.random.default_rng(1234 + num_labels)  # per-label traits, same for every run/step
+    prevalence = np.exp(lab.uniform(np.log(0.005), np.log(0.35), size=num_labels))
+    skill = lab.uniform(1.6, 4.2, size=num_labels)
+    bad = lab.random(num_labels) < 0.15
+    skill[bad] = lab.uniform(0.1, 0.7, size=bad.sum())
+    progress = 1 - math.exp(-(step + 1) / max(1.0, num_steps / 3))
+    sep = skill * skill_scale * (0.35 + 0.65 * progress) * (1.25 if train else 1.0)
+    y = rng.random((n, num_labels)) < prevalence
+    logit = rng.normal(size=(n, num_labels)) + np.log(prevalence / (1 - prevalence)) * 0.6
+    logit = logit + y * sep * 1.6
+    scores = logit if from_logits else 1 / (1 + np.exp(-logit))
+    return tbm.confusion_counts(y, scores.astype(np.float32), thresholds=thresholds,
+                                from_logits=from_logits, label_names=names or label_names(num_labels))
+
+
+def write_run(logdir, run, num_labels, steps, seed=0, thresholds=101, from_logits=False,
+              names=None, tag=TAG, n=600, skill_scale=1.0):
+    """Writes ``steps`` steps of one run; returns {step: Counts}."""
+    out = {}
+    train = run.endswith("train")
+    for step in range(steps):
+        c = synth_counts(seed * 1000 + step, num_labels, step, steps, n=n, thresholds=thresholds,
+                         from_logits=from_logits, names=names, train=train,
+                         skill_scale=skill_scale)
+        summary.write_counts(os.path.join(logdir, run), tag, c, step, wall_time=1.7e9 + 60 * step)
+        out[step] = c
+    return out
+
+
+def write_readme_runs(logdir):
+    """30 sparse labels, 10 epochs, two runs with train and validation."""
+    for i, run in enumerate(["run1/train", "run1/validation", "run2/train", "run2/validation"]):
+        run2 = run.startswith("run2")  # a better model, trained on logits
+        write_run(logdir, run, 30, 10, seed=i + (7 if run2 else 0), from_logits=run2, n=2000,
+                  skill_scale=1.3 if run2 else 1.0)
+    summary.close_all()
+
+
+def write_test_runs(logdir):
+    """The runs the tests read: {run: {step: Counts}} (the live test adds steps)."""
+    names = label_names(11) + [XSS_LABEL]
+    data = {}
+    for i, run in enumerate(["exp/train", "exp/validation"]):
+        data[run] = write_run(logdir, run, 12, 3, seed=i + 1, thresholds=21, names=names)
+    data["logit/validation"] = write_run(logdir, "logit/validation", 12, 2, seed=5, thresholds=21,
+                                         from_logits=True, names=names)
+    data[XSS_RUN + "/validation"] = write_run(logdir, XSS_RUN + "/validation", 12, 1, seed=6,
+                                              thresholds=21, names=names)
+    summary.close_all()
+    write_future_tag(os.path.join(logdir, "future"))
+    return data
+
+
+def write_future_tag(run_dir):
+    """A tag written by a (pretend) newer tb_metrics_plugin: listed by the `warnings` route."""
+    from tensorboard.compat.proto import event_pb2, summary_pb2
+    from tensorboard.summary.writer.event_file_writer import EventFileWriter
+    from tensorboard.util import tensor_util
+
+    from tb_metrics_plugin import metadata
+
+    c = synth_counts(0, 2, 0, 1, n=20, thresholds=3)
+    meta = metadata.create_summary_metadata(c)
+    content = json.loads(meta.plugin_data.content)
+    meta.plugin_data.content = json.dumps(dict(content, version=99)).encode()
+    value = summary_pb2.Summary.Value(tag="future_counts", metadata=meta,
+                                      tensor=tensor_util.make_tensor_proto(metadata.counts_to_tensor(c)))
+    writer = EventFileWriter(run_dir)
+    writer.add_event(event_pb2.Event(step=0, wall_time=1.7e9, summary=summary_pb2.Summary(value=[value])))
+    writer.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# Numbers as the dashboard prints them
+
+
+def js_fixed(v, digits=3):
+    """``Number.prototype.toFixed`` (ties away from zero on the exact binary value), or the dash."""
+    from decimal import ROUND_HALF_UP, Decimal
+
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "\u2014"
+    return str(Decimal(float(v)).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP))
+
+
+def js_threshold(t):
+    """format.js fmtThreshold: the shortest of 2..4 decimals that names the float32 threshold."""
+    if t is None or math.isnan(t):
+        return "\u2014"
+    for d in (2, 3, 4):
+        s = js_fixed(t, d)
+        if abs(float(s) - t) < 5e-7:
+            return s
+    return js_fixed(t, 4)
+
+
+def js_count(v):
+    return f"{int(v):,}" if float(v).is_integer() else f"{v:,.2f}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Fixtures
+
+
+@pytest.fixture(scope="module")
+def data_and_servers(tmp_path_factory):
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
+    logdir = tmp_path_factory.mktemp("logs")
+    empty = tmp_path_factory.mktemp("empty")
+    data = write_test_runs(str(logdir))
+    servers = [TensorBoardServer(str(logdir), *TB_FLAGS).start(),
+               TensorBoardServer(str(empty), *TB_FLAGS).start()]
+    try:
+        for s in servers:
+            s.wait_ready()
+        # the data loader may still be reading: wait until every run is listed
+        wait_until(lambda: len(servers[0].get_json("/data/plugin/tb_metrics/tags")) == len(data)
+                   and servers[0].get_json("/data/plugin/tb_metrics/warnings")["warnings"],
+                   timeout=60, message="all runs listed")
+        yield {"data": data, "logdir": str(logdir), "server": servers[0], "empty": servers[1]}
+    finally:
+        for s in servers:
+            s.stop()
+        summary.close_all()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"Chromium not found at {CHROMIUM}")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+INIT_SCRIPT = "try { localStorage.setItem('tbm.pollMs', '%d'); } catch (e) {}" % POLL_MS
+
+
+@pytest.fixture
+def page(browser, request):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    context.add_init_script(INIT_SCRIPT)
+    pg = context.new_page()
+    errors = []
+    pg.on("console", lambda m: errors.append(f"console.{m.type}: {m.text} ({m.location.get('url')})")
+          if m.type == "error" else None)
+    pg.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
+    pg.tbm_errors = errors
+    yield pg
+    os.makedirs(ARTIFACTS, exist_ok=True)
+    try:
+        pg.screenshot(path=os.path.join(ARTIFACTS, request.node.name + ".png"), full_page=True)
+    finally:
+        context.close()
+    assert errors == [], "errors in the browser console:\n" + "\n".join(errors)
+
+
+def open_dashboard(pg, server):
+    pg.goto(server.url + "/#tb_metrics")
+    frame = pg.frame_locator("iframe")
+    frame.locator("#tbm-root[data-ready='1']").wait_for(timeout=30000)
+    return frame
+
+
+def plugin_frame(pg):
+    return pg.frame(url=lambda u: "plugin_entry.html" in u)
+
+
+def wait_step(frame, step, timeout=20000):
+    frame.locator(f"#tbm-root[data-step='{step}']").wait_for(timeout=timeout)
+
+
+def table_rows(pg):
+    """[(name, support, precision, recall, f1, best_t, best_f1)] of the rendered table rows."""
+    return plugin_frame(pg).evaluate("""() =>
+        [...document.querySelectorAll('.tbm-row')]
+          .filter((r) => r.style.display !== 'none')
+          .sort((a, b) => a.getBoundingClientRect().top - b.getBoundingClientRect().top)
+          .map((r) => {
+            const c = [...r.children];
+            return [c[0].firstChild.data, ...c.slice(1).map((x) => x.querySelector('em')
+              ? x.querySelector('em').textContent : x.textContent)];
+          })""")
+
+
+def expected_rows(counts, ti):
+    p, r, f = counts.precision()[:, ti], counts.recall()[:, ti], counts.f1()[:, ti]
+    best = counts.to_best_thresholds()
+    rows = {}
+    for l, name in enumerate(counts.label_names):
+        rows[name] = [name, js_count(counts.support[l]), js_fixed(p[l]), js_fixed(r[l]),
+                      js_fixed(f[l]), js_threshold(best.thresholds[l]), js_fixed(best.scores[l])]
+    return rows
+
+
+def kpi(frame, key):
+    return frame.locator(f"[data-kpi='{key}'] .v").text_content()
+
+
+def check_explorer_numbers(pg, frame, counts, ti):
+    """KPIs, chart legends and every table row equal the Python API's numbers at index ti."""
+    assert kpi(frame, "micro_f1") == js_fixed(counts.f1("micro")[ti])
+    assert kpi(frame, "macro_f1") == js_fixed(counts.f1("macro")[ti])
+    assert kpi(frame, "weighted_f1") == js_fixed(counts.f1("weighted")[ti])
+    assert kpi(frame, "binary_accuracy") == js_fixed(counts.binary_accuracy()[ti])
+    assert kpi(frame, "exact_match_accuracy") == js_fixed(counts.exact_match_accuracy()[ti])
+    assert js_fixed(counts.all_negative_accuracy()) in frame.locator(
+        "[data-kpi='binary_accuracy'] .s").text_content()
+    legend = frame.locator("[data-chart='prf'] + .tbm-legend b").all_text_contents()
+    assert legend == [js_fixed(v[ti]) for v in (
+        counts.f1("micro"), counts.precision("micro"), counts.recall("micro"),
+        counts.f1("macro"), counts.precision("macro"), counts.recall("macro"))]
+    acc = frame.locator("[data-chart='accuracy'] + .tbm-legend b").all_text_contents()
+    assert acc == [js_fixed(counts.binary_accuracy()[ti]), js_fixed(counts.exact_match_accuracy()[ti]),
+                   js_fixed(counts.all_negative_accuracy())]
+    rows = table_rows(pg)
+    want = expected_rows(counts, ti)
+    assert len(rows) == counts.num_labels
+    assert {r[0]: r for r in rows} == want
+    # sorted by F1 at the slider, worst first (ties: label order)
+    f1 = counts.f1()[:, ti]
+    assert [r[0] for r in rows] == [counts.label_names[i] for i in np.argsort(f1, kind="stable")]
+
+
+def marker_fraction(pg, chart):
+    """Horizontal position of the threshold marker in a chart, as a fraction of the plot width."""
+    return plugin_frame(pg).evaluate("""(chart) => {
+        const over = document.querySelector(`[data-chart='${chart}'] .u-over`);
+        const m = over.querySelector('.tbm-marker');
+        return parseFloat(m.style.left) / over.clientWidth; }""", chart)
+
+
+def set_slider(pg, index):
+    plugin_frame(pg).evaluate("""(i) => {
+        const s = document.querySelector('input[type=range]');
+        s.value = String(i);
+        s.dispatchEvent(new Event('input', { bubbles: true })); }""", index)
+
+
+# ---------------------------------------------------------------------------------------------
+# Tests
+
+
+def test_tab_renders_with_python_numbers(page, data_and_servers):
+    d = data_and_servers
+    frame = open_dashboard(page, d["server"])
+    assert frame.locator("[data-picker='run']").input_value() == "exp/validation"
+    assert frame.locator("[data-picker='tag']").input_value() == TAG
+    wait_step(frame, 2)
+    counts = d["data"]["exp/validation"][2]
+    ti = counts.threshold_index(0.5)
+    assert frame.locator(".tbm-tval").text_content() == "t = 0.50"
+    assert "step 2" in frame.locator("[data-kpi='data'] .v").text_content()
+    check_explorer_numbers(page, frame, counts, ti)
+    assert abs(marker_fraction(page, "prf") - 0.5) < 0.01
+    assert frame.locator("[data-picker='step'] option").first.text_content() == "latest (2)"
+    href = frame.locator("a.tbm-btn[download]").get_attribute("href")
+    assert href.startswith("./best_thresholds?") and "step=2" in href
+    # a tag this version cannot read is reported, not hidden
+    warn = frame.locator("[data-warnings]")
+    warn.wait_for()
+    assert "future / future_counts" in warn.text_content() and "newer" in warn.text_content()
+
+
+def test_slider_updates_table_and_charts(page, data_and_servers):
+    d = data_and_servers
+    frame = open_dashboard(page, d["server"])
+    wait_step(frame, 2)
+    counts = d["data"]["exp/validation"][2]
+    for ti in (6, 15, 0, 20):
+        set_slider(page, ti)
+        t = float(counts.thresholds[ti])
+        assert frame.locator(".tbm-tval").text_content() == f"t = {js_threshold(t)}"
+        check_explorer_numbers(page, frame, counts, ti)
+        assert abs(marker_fraction(page, "prf") - t) < 0.01
+        assert abs(marker_fraction(page, "accuracy") - t) < 0.01
+    # the keyboard moves it one threshold at a time
+    frame.locator("input[type=range]").focus()
+    page.keyboard.press("ArrowLeft")
+    check_explorer_numbers(page, frame, counts, 19)
+    # sorting by name, then filtering by name
+    frame.locator(".tbm-thead button", has_text="Label").click()
+    names = [r[0] for r in table_rows(page)]
+    assert names == sorted(names, key=str.lower) and len(names) == 12
+    frame.locator("input[type=search]").fill("car")
+    assert [r[0] for r in table_rows(page)] == ["car"]
+    assert "1 of 12 labels" in frame.locator(".tbm-tablebar").first.text_content()
+    # rows select with a click, then with the arrow keys
+    frame.locator("input[type=search]").fill("")
+    names = [r[0] for r in table_rows(page)]
+    frame.locator(".tbm-row").filter(has_text=names[0]).first.click()
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    assert frame.locator(".tbm-row.sel .l").text_content().startswith(names[2])
+    assert names[2] in frame.locator("[data-chart='pr'] + .tbm-legend").text_content()
+
+
+def test_run_and_step_pickers(page, data_and_servers):
+    d = data_and_servers
+    frame = open_dashboard(page, d["server"])
+    wait_step(frame, 2)
+    frame.locator("[data-picker='run']").select_option("logit/validation")
+    wait_step(frame, 1)
+    counts = d["data"]["logit/validation"][1]
+    assert frame.locator(".tbm-tval").text_content() == "t = 0.50  (logit 0.000)"
+    check_explorer_numbers(page, frame, counts, counts.threshold_index(0.5))
+    set_slider(page, 4)
+    logit = float(np.float32(math.log(0.2 / 0.8)))
+    assert frame.locator(".tbm-tval").text_content() == f"t = 0.20  (logit \u2212{abs(logit):.3f})"
+    frame.locator("[data-picker='run']").select_option("exp/validation")
+    wait_step(frame, 2)
+    frame.locator("[data-picker='step']").select_option("0")
+    wait_step(frame, 0)
+    check_explorer_numbers(page, frame, d["data"]["exp/validation"][0], 4)
+    assert "step=0" in frame.locator("a.tbm-btn[download]").get_attribute("href")
+    frame.locator("[data-picker='step']").select_option("")
+    wait_step(frame, 2)
+
+
+def test_html_names_stay_text(page, data_and_servers):
+    d = data_and_servers
+    frame = open_dashboard(page, d["server"])
+    wait_step(frame, 2)
+    names = [r[0] for r in table_rows(page)]
+    assert XSS_LABEL in names
+    run = XSS_RUN + "/validation"
+    assert run in frame.locator("[data-picker='run'] option").all_text_contents()
+    frame.locator("[data-picker='run']").select_option(run)
+    wait_step(frame, 0)
+    frame.locator(".tbm-row", has_text="onerror").first.click()
+    assert XSS_LABEL in frame.locator("[data-chart='pr'] + .tbm-legend").text_content()
+    frame.locator("[data-tab='labels']").click()
+    frame.locator("[data-tab='compare']").click()
+    frame.locator(".tbm-summary tbody tr").nth(3).wait_for()
+    assert run in frame.locator(".tbm-runs").text_content()
+    for f in page.frames:
+        assert f.evaluate("""() => document.querySelectorAll("img[src='x'], [onerror], [onmouseover]")
+            .length""") == 0
+        assert f.evaluate("window.__tbmXss") is None
+
+
+def test_labels_view_ranks_and_selects(page, data_and_servers):
+    d = data_and_servers
+    frame = open_dashboard(page, d["server"])
+    wait_step(frame, 2)
+    counts = d["data"]["exp/validation"][2]
+    ti = counts.threshold_index(0.5)
+    frame.locator("[data-tab='labels']").click()
+    f1 = counts.f1()[:, ti]
+    order = np.argsort(f1, kind="stable")
+    summary_text = frame.locator("[data-summary='labels']").text_content()
+    assert f"{int((f1 < 0.5).sum())} of {counts.num_labels} labels have F1 below 0.5" in summary_text
+    assert f"macro) {js_fixed(counts.f1('macro')[ti])}" in summary_text
+    chips = frame.locator(".tbm-chip").all_text_contents()
+    assert chips[0].startswith(counts.label_names[order[0]])
+    # the heatmap is drawn: coloured cells right of the bars
+    wait_until(lambda: plugin_frame(page).evaluate("""() => {
+        const c = document.querySelector('.tbm-rank canvas');
+        const dpr = window.devicePixelRatio || 1;
+        const px = c.getContext('2d').getImageData(Math.round(392 * dpr), Math.round(43 * dpr), 1, 1).data;
+        return px[3] > 0 && !(px[0] > 240 && px[1] > 240 && px[2] > 240); }"""),
+        timeout=10, message="heatmap cells")
+    # hover shows the label (as text); click selects it everywhere
+    canvas = frame.locator(".tbm-rank canvas")
+    canvas.hover(position={"x": 100, "y": 34 + 18 * 1 + 9})
+    tip = frame.locator(".tbm-tip")
+    assert tip.is_visible()
+    worst2 = counts.label_names[order[1]]
+    assert tip.text_content().startswith(worst2)
+    canvas.click(position={"x": 100, "y": 34 + 18 * 1 + 9})
+    frame.locator("[data-tab='explorer']").click()
+    assert frame.locator(".tbm-row.sel .l").text_content().startswith(worst2)
+    assert worst2 in frame.locator("[data-chart='pr'] + .tbm-legend").text_content()
+    # ranked at each label's best threshold
+    frame.locator("[data-tab='labels']").click()
+    frame.get_by_role("button", name="At each label's best").click()
+    assert "best threshold" in frame.locator("[data-view='labels'] h3").first.text_content()
+    best = counts.to_best_thresholds().scores
+    first = counts.label_names[np.argsort(np.where(np.isnan(best), np.inf, best), kind="stable")[0]]
+    assert frame.locator(".tbm-chip").first.text_content().startswith(first)
+
+
+def test_compare_view_runs_and_modes(page, data_and_servers):
+    d = data_and_servers
+    frame = open_dashboard(page, d["server"])
+    wait_step(frame, 2)
+    frame.locator("[data-tab='compare']").click()
+    rows = frame.locator(".tbm-summary tbody tr")
+    rows.nth(len(d["data"]) - 1).wait_for()
+    assert rows.count() == len(d["data"])
+
+    def check(mode):
+        for run, steps in d["data"].items():
+            last = max(steps)
+            c = steps[last]
+            if mode == "slider":
+                micro = c.f1("micro")[c.threshold_index(0.5)]
+                macro = c.f1("macro")[c.threshold_index(0.5)]
+            else:
+                micro, macro = np.nanmax(c.f1("micro")), np.nanmax(c.f1("macro"))
+            cells = plugin_frame(page).evaluate(
+                "(run) => [...document.querySelectorAll('.tbm-summary tbody tr')]"
+                ".find((tr) => tr.dataset.run === run).querySelectorAll('td').length", run)
+            assert cells == 7
+            texts = frame.locator(".tbm-summary tbody tr", has_text=run).first.locator("td").all_text_contents()
+            assert texts[1:4] == [str(last), js_fixed(micro), js_fixed(macro)], (run, mode)
+
+    check("slider")
+    frame.get_by_role("button", name="At best thresholds").click()
+    frame.locator(".tbm-view[data-view='compare'] .tbm-small", has_text="own best threshold").wait_for()
+    check("best")
+    # five charts, one line per run
+    assert plugin_frame(page).evaluate(
+        "document.querySelectorAll(\"[data-view='compare'] .uplot\").length") == 5
+    # unticking a run removes it
+    frame.locator(".tbm-runs input[data-run='exp/train']").uncheck()
+    wait_until(lambda: rows.count() == len(d["data"]) - 1, timeout=10, message="run removed")
+
+
+def test_download_best_thresholds(page, data_and_servers, tmp_path):
+    d = data_and_servers
+    frame = open_dashboard(page, d["server"])
+    wait_step(frame, 2)
+    with page.expect_download() as info:
+        frame.locator("a.tbm-btn[download]").click()
+    dl = info.value
+    # the server's Content-Disposition name wins over the link's download attribute
+    assert dl.suggested_filename.startswith("best_thresholds") and dl.suggested_filename.endswith(".json")
+    path = tmp_path / "best.json"
+    dl.save_as(str(path))
+    got = tbm.load_best_thresholds(str(path))
+    want = d["data"]["exp/validation"][2].to_best_thresholds()
+    assert got.labels == want.labels
+    np.testing.assert_array_equal(got.thresholds, want.thresholds)
+    np.testing.assert_array_equal(got.scores, want.scores)
+
+
+def test_new_step_appears_without_reload(page, data_and_servers):
+    d = data_and_servers
+    frame = open_dashboard(page, d["server"])
+    wait_step(frame, 2)
+    renders = frame.locator("#tbm-root").get_attribute("data-renders")
+    run = "exp/validation"
+    c = synth_counts(99, 12, 3, 4, thresholds=21, names=d["data"][run][0].label_names)
+    summary.write_counts(os.path.join(d["logdir"], run), TAG, c, 3, wall_time=1.7e9 + 999)
+    d["data"][run][3] = c
+    wait_step(frame, 3, timeout=30000)  # TensorBoard reloads every 1 s, the page polls every 0.4 s
+    assert frame.locator("#tbm-root").get_attribute("data-renders") != renders
+    check_explorer_numbers(page, frame, c, c.threshold_index(0.5))
+    frame.locator("[data-picker='step'] option[value='3']").wait_for(state="attached")
+    assert page.evaluate("performance.getEntriesByType('navigation').length") == 1
+
+
+def test_empty_state_shows_the_two_lines(page, data_and_servers):
+    pg = page
+    pg.goto(data_and_servers["empty"].url + "/#tb_metrics")
+    frame = pg.frame_locator("iframe")
+    empty = frame.locator("[data-empty]")
+    empty.wait_for(timeout=30000)
+    text = empty.text_content()
+    assert "metrics=[tbm.ThresholdCounts(" in text
+    assert 'callbacks=[tbm.CountsCallback("logs/run1")]' in text
+    assert frame.locator(".tbm-main").is_hidden()
+
+
+def test_js_fixtures_are_current():
+    """The node tests' fixtures (tests/js/fixtures) are what the Python metrics code computes now."""
+    import subprocess
+
+    script = os.path.join(ROOT, "tests", "js", "make_fixtures.py")
+    res = subprocess.run([sys.executable, script, "--check"], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr + res.stdout
+
+
+# ---------------------------------------------------------------------------------------------
+# README screenshots: python -m tests.test_browser --screenshots docs/screenshots
+
+
+def make_screenshots(out_dir):
+    from playwright.sync_api import sync_playwright
+
+    os.makedirs(out_dir, exist_ok=True)
+    logdir = tempfile.mkdtemp(prefix="tbm-shots-")
+    try:
+        write_readme_runs(logdir)
+        with TensorBoardServer(logdir, *TB_FLAGS) as server, sync_playwright() as p:
+            wait_until(lambda: len(server.get_json("/data/plugin/tb_metrics/tags")) == 4, timeout=60)
+            b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            ctx = b.new_context(viewport={"width": 1400, "height": 1180}, device_scale_factor=1)
+            ctx.add_init_script("try { localStorage.setItem('tbm.pollMs', 'off'); } catch (e) {}")
+            pg = ctx.new_page()
+            frame = open_dashboard(pg, server)
+            set_slider(pg, 65)
+            frame.locator(".tbm-row", has_text="bicycle").first.click()
+            pg.mouse.move(0, 0)
+            pg.screenshot(path=os.path.join(out_dir, "explorer.png"))
+            pg.set_viewport_size({"width": 1400, "height": 930})
+            frame.locator("[data-tab='labels']").click()
+            time.sleep(1.0)
+            canvas = frame.locator(".tbm-rank canvas")
+            canvas.hover(position={"x": 560, "y": 34 + 18 * 2 + 9})
+            pg.screenshot(path=os.path.join(out_dir, "labels.png"))
+            pg.set_viewport_size({"width": 1400, "height": 900})
+            frame.locator("[data-tab='compare']").click()
+            frame.locator(".tbm-summary tbody tr").nth(3).wait_for()
+            time.sleep(0.5)
+            frame.locator("[data-chart='macro_f1'] .u-over").hover(position={"x": 200, "y": 60})
+            pg.screenshot(path=os.path.join(out_dir, "compare.png"))
+            b.close()
+    finally:
+        summary.close_all()
+        shutil.rmtree(logdir, ignore_errors=True)
+    print("wrote", ", ".join(sorted(os.listdir(out_dir))))
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description="Screenshots of the dashboard for the README.")
+    parser.add_argument("--screenshots", default=os.path.join(ROOT, "docs", "screenshots"))
+    make_screenshots(parser.parse_args().screenshots)
