@@ -1,6 +1,6 @@
 # make test : create .venv, install everything the tests need, run pytest and node --test.
 # make demo : train the demo models, write runs to demo_logs/, serve TensorBoard on 127.0.0.1:6006.
-# make demo-train : the same without serving.
+# make demo-train (or make demo SERVE=0) : the same without serving.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -42,9 +42,13 @@ test: pytest nodetest
 demo-train: venv
 	$(BIN)/python -m demo.train --logdir $(LOGDIR)
 
+# SERVE=0 trains without serving (same as `make demo-train`).
+SERVE ?= 1
 demo: demo-train
-	@echo "Serving TensorBoard: http://127.0.0.1:$(PORT)/#tb_metrics"
+ifeq ($(SERVE),1)
+	@echo "Serving TensorBoard with both runs: http://127.0.0.1:$(PORT)/#tb_metrics  (Ctrl+C stops it)"
 	$(BIN)/tensorboard --logdir $(LOGDIR) --host 127.0.0.1 --port $(PORT) --samples_per_plugin=tb_metrics=0
+endif
 
 bench: venv
 	$(BIN)/python benchmarks/bench_keras_metric.py
