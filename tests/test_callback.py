@@ -1,0 +1,304 @@
+"""CountsCallback with real Keras training (TensorFlow backend).
+
+With a learning rate of 0 the weights never change, so the counts written for an epoch must equal
+`confusion_counts` over `model.predict` on the same data: the train counts over the epoch's
+training data, the validation counts over the validation data.
+"""
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import keras
+import numpy as np
+import pytest
+
+import tb_metrics_plugin as tbm
+from tb_metrics_plugin import callback as callback_module
+from tb_metrics_plugin import metrics as M
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+F32 = np.float32
+
+
+def frozen(model, loss, metrics, jit_compile="auto", **kwargs):
+    model.compile(optimizer=keras.optimizers.SGD(0.0), loss=loss, metrics=metrics,
+                  jit_compile=jit_compile, **kwargs)
+    return model
+
+
+def mlp(inputs, outputs, activation=None, seed=0):
+    keras.utils.set_random_seed(seed)
+    return keras.Sequential([keras.Input((inputs,)), keras.layers.Dense(8, activation="relu"),
+                             keras.layers.Dense(outputs, activation=activation)])
+
+
+def read(log_dir, sub, tag="threshold_counts"):
+    path = os.path.join(log_dir, sub)
+    if not os.path.isdir(path):
+        return []
+    return tbm.read_counts(path).get(tag, [])
+
+
+def assert_written(log_dir, epochs, train_want, val_want=None, tag="threshold_counts"):
+    train = read(log_dir, "train", tag)
+    assert [step for step, _ in train] == list(range(epochs))
+    for _, counts in train:
+        assert counts == train_want
+    if val_want is not None:
+        val = read(log_dir, "validation", tag)
+        assert [step for step, _ in val] == list(range(epochs))
+        for _, counts in val:
+            assert counts == val_want
+
+
+@pytest.fixture
+def data():
+    rng = np.random.default_rng(0)
+    return {
+        "x": rng.normal(size=(192, 6)).astype(F32),
+        "xv": rng.normal(size=(80, 6)).astype(F32),
+        "y20": (rng.random((192, 20)) < 0.2).astype(F32),
+        "yv20": (rng.random((80, 20)) < 0.2).astype(F32),
+        "rng": rng,
+    }
+
+
+# -- the shapes of DESIGN.md, in real fits -------------------------------------------------------
+
+
+@pytest.mark.parametrize("jit_compile", [False, True])
+def test_multilabel_logits_train_and_validation_counts(tmp_path, data, jit_compile):
+    names = [f"label{i}" for i in range(20)]
+    model = frozen(mlp(6, 20), keras.losses.BinaryCrossentropy(from_logits=True),
+                   [tbm.ThresholdCounts(from_logits=True, label_names=names)], jit_compile)
+    history = model.fit(data["x"], data["y20"], validation_data=(data["xv"], data["yv20"]),
+                        epochs=2, batch_size=64, verbose=0,
+                        callbacks=[tbm.CountsCallback(tmp_path)])
+    assert model.jit_compile == jit_compile
+    want = M.confusion_counts(data["y20"], model.predict(data["x"], verbose=0),
+                              from_logits=True, label_names=names)
+    val_want = M.confusion_counts(data["yv20"], model.predict(data["xv"], verbose=0),
+                                  from_logits=True, label_names=names)
+    assert_written(tmp_path, 2, want, val_want)
+    # the logged headline scalars are the counts' metrics at 0.5
+    i = val_want.threshold_index(0.5)
+    logs = {k: v[-1] for k, v in history.history.items()}
+    assert logs["val_threshold_counts_macro_f1"] == pytest.approx(val_want.f1("macro")[i], 1e-6)
+    assert logs["val_threshold_counts_micro_f1"] == pytest.approx(val_want.f1("micro")[i], 1e-6)
+    assert logs["threshold_counts_binary_accuracy"] == pytest.approx(
+        want.binary_accuracy()[i], 1e-6)
+    assert logs["threshold_counts_exact_match_accuracy"] == pytest.approx(
+        want.exact_match_accuracy()[i], abs=1e-7)
+
+
+def test_single_sigmoid_output(tmp_path, data):
+    y = (data["rng"].random(192) < 0.3).astype(F32)  # [N] labels with [N, 1] scores
+    model = frozen(mlp(6, 1, "sigmoid"), "binary_crossentropy", [tbm.ThresholdCounts()])
+    model.fit(data["x"], y, epochs=1, batch_size=64, verbose=0,
+              callbacks=[tbm.CountsCallback(tmp_path)])
+    assert_written(tmp_path, 1, M.confusion_counts(y, model.predict(data["x"], verbose=0)))
+    assert not os.path.exists(tmp_path / "validation")
+
+
+def test_sparse_integer_labels_with_softmax(tmp_path, data):
+    y = data["rng"].integers(0, 4, 192)
+    yv = data["rng"].integers(0, 4, 80)
+    model = frozen(mlp(6, 4, "softmax"), "sparse_categorical_crossentropy",
+                   [tbm.ThresholdCounts(label_names=["a", "b", "c", "d"]), "accuracy"])
+    model.fit(data["x"], y, validation_data=(data["xv"], yv), epochs=1, batch_size=64, verbose=0,
+              callbacks=[tbm.CountsCallback(tmp_path)])
+    names = ["a", "b", "c", "d"]
+    assert_written(tmp_path, 1,
+                   M.confusion_counts(y, model.predict(data["x"], verbose=0), label_names=names),
+                   M.confusion_counts(yv, model.predict(data["xv"], verbose=0), label_names=names))
+
+
+def test_sequence_outputs(tmp_path, data):
+    rng = data["rng"]
+    x = rng.normal(size=(32, 60, 3)).astype(F32)
+    y = (rng.random((32, 60, 1)) < 0.3).astype(F32)
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((60, 3)), keras.layers.Dense(1, activation="sigmoid")])
+    frozen(model, "binary_crossentropy", [tbm.ThresholdCounts()])
+    model.fit(x, y, epochs=1, batch_size=16, verbose=0, callbacks=[tbm.CountsCallback(tmp_path)])
+    want = M.confusion_counts(y, model.predict(x, verbose=0))
+    assert want.n == 32 * 60
+    assert_written(tmp_path, 1, want)
+
+
+def test_two_outputs_do_not_collide(tmp_path, data):
+    rng = data["rng"]
+    ya = (rng.random((192, 5)) < 0.3).astype(F32)
+    yb = rng.integers(0, 3, 192)
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((6,))
+    hidden = keras.layers.Dense(8, activation="relu")(inputs)
+    model = keras.Model(inputs, {
+        "tags": keras.layers.Dense(5, activation="sigmoid", name="tags")(hidden),
+        "kind": keras.layers.Dense(3, activation="softmax", name="kind")(hidden),
+    })
+    frozen(model, {"tags": "binary_crossentropy", "kind": "sparse_categorical_crossentropy"},
+           {"tags": [tbm.ThresholdCounts()], "kind": [tbm.ThresholdCounts(), "accuracy"]})
+    history = model.fit(data["x"], {"tags": ya, "kind": yb}, epochs=1, batch_size=64, verbose=0,
+                        callbacks=[tbm.CountsCallback(tmp_path)])
+    # Keras names per-output metrics <output>_<name>; ThresholdCounts follows for keys and tags.
+    for output in ("tags", "kind"):
+        for key in ("micro_f1", "macro_f1", "binary_accuracy", "exact_match_accuracy"):
+            assert f"{output}_threshold_counts_{key}" in history.history
+    assert "threshold_counts_micro_f1" not in history.history
+    pred = model.predict(data["x"], verbose=0)
+    assert_written(tmp_path, 1, M.confusion_counts(ya, pred["tags"]), tag="tags_threshold_counts")
+    assert_written(tmp_path, 1, M.confusion_counts(yb, pred["kind"]), tag="kind_threshold_counts")
+
+
+# -- fit features ----------------------------------------------------------------------------------
+
+
+def test_early_stopping_monitors_validation_macro_f1(tmp_path, data):
+    model = frozen(mlp(6, 20), keras.losses.BinaryCrossentropy(from_logits=True),
+                   [tbm.ThresholdCounts(from_logits=True)])
+    stop = keras.callbacks.EarlyStopping(monitor="val_threshold_counts_macro_f1", mode="max",
+                                         patience=1)
+    with _no_warning_about_monitor():
+        history = model.fit(data["x"], data["y20"], validation_data=(data["xv"], data["yv20"]),
+                            epochs=6, batch_size=64, verbose=0,
+                            callbacks=[stop, tbm.CountsCallback(tmp_path)])
+    # Learning rate 0: no improvement after the first epoch, so patience 1 stops after two.
+    assert history.epoch == [0, 1]
+    assert [s for s, _ in read(tmp_path, "validation")] == [0, 1]
+
+
+class _no_warning_about_monitor:
+    """Fails if Keras warns that the monitored metric is missing from the logs."""
+
+    def __enter__(self):
+        import warnings
+
+        self._catch = warnings.catch_warnings(record=True)
+        self._records = self._catch.__enter__()
+        warnings.simplefilter("always")
+
+    def __exit__(self, *exc):
+        self._catch.__exit__(*exc)
+        bad = [str(r.message) for r in self._records if "not available" in str(r.message)]
+        assert not bad, bad
+
+
+def test_validation_freq_and_update_freq_batches(tmp_path, data):
+    model = frozen(mlp(6, 20), keras.losses.BinaryCrossentropy(from_logits=True),
+                   [tbm.ThresholdCounts(from_logits=True)])
+    model.fit(data["x"], data["y20"], validation_data=(data["xv"], data["yv20"]),
+              validation_freq=2, epochs=2, batch_size=32, shuffle=False, verbose=0,
+              callbacks=[tbm.CountsCallback(tmp_path, update_freq=4)])
+    pred = model.predict(data["x"], verbose=0)
+    want = M.confusion_counts(data["y20"], pred, from_logits=True)
+    assert_written(tmp_path, 2, want)
+    assert [s for s, _ in read(tmp_path, "validation")] == [1]  # (epoch + 1) % 2 == 0
+    # 6 batches per epoch: cumulative train counts of the epoch so far at global batches 4, 8, 12
+    batch = read(tmp_path, "train", "threshold_counts_batch")
+    assert [s for s, _ in batch] == [4, 8, 12]
+    rows = {4: 4 * 32, 8: 2 * 32, 12: 6 * 32}  # 8 = batch 2 of epoch 2, 12 = its last batch
+    for step, counts in batch:
+        n = rows[step]
+        assert counts == M.confusion_counts(data["y20"][:n], pred[:n], from_logits=True)
+
+
+def test_weighted_metrics_with_sample_weight(tmp_path, data):
+    w = data["rng"].random(192).astype(F32)
+    model = mlp(6, 20)
+    frozen(model, keras.losses.BinaryCrossentropy(from_logits=True), None,
+           weighted_metrics=[tbm.ThresholdCounts(from_logits=True, weighted=True)])
+    model.fit(data["x"], data["y20"], sample_weight=w, epochs=1, batch_size=64, verbose=0,
+              callbacks=[tbm.CountsCallback(tmp_path)])
+    ((step, got),) = read(tmp_path, "train")
+    want = M.confusion_counts(data["y20"], model.predict(data["x"], verbose=0), from_logits=True,
+                              sample_weight=w)
+    assert got.weighted and step == 0
+    for field in ("tp", "fp", "tn", "fn", "exact_match", "nan"):
+        np.testing.assert_allclose(getattr(got, field), getattr(want, field), rtol=1e-5, atol=1e-4)
+
+
+def test_unweighted_metric_given_sample_weights_explains_the_fix(data):
+    model = frozen(mlp(6, 20), keras.losses.BinaryCrossentropy(from_logits=True), None,
+                   weighted_metrics=[tbm.ThresholdCounts(from_logits=True)])
+    with pytest.raises(ValueError, match=r"weighted=True"):
+        model.fit(data["x"], data["y20"], sample_weight=np.ones(192, F32), epochs=1, verbose=0)
+
+
+@pytest.mark.parametrize("metrics", [None, ["accuracy"]])
+def test_model_without_the_metric_gets_the_line_to_add(tmp_path, data, metrics):
+    model = frozen(mlp(6, 20), keras.losses.BinaryCrossentropy(from_logits=True), metrics)
+    with pytest.raises(ValueError, match=r"metrics=\[tbm\.ThresholdCounts\(\)\]"):
+        model.fit(data["x"], data["y20"], epochs=1, verbose=0,
+                  callbacks=[tbm.CountsCallback(tmp_path)])
+    assert not os.path.exists(tmp_path / "train")
+
+
+def test_bad_update_freq():
+    with pytest.raises(ValueError, match=r"update_freq"):
+        tbm.CountsCallback("logs", update_freq="batch")
+
+
+# -- multi-worker: only the chief writes ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("task, cluster, chief", [
+    ({"type": "chief", "index": 0}, {"chief": ["a"], "worker": ["b"]}, True),
+    ({"type": "worker", "index": 0}, {"chief": ["a"], "worker": ["b"]}, False),
+    ({"type": "worker", "index": 0}, {"worker": ["a", "b"]}, True),
+    ({"type": "worker", "index": 1}, {"worker": ["a", "b"]}, False),
+    ({"type": "evaluator", "index": 0}, {"worker": ["a"]}, False),
+])
+def test_is_chief(monkeypatch, task, cluster, chief):
+    monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": cluster, "task": task}))
+    assert callback_module.is_chief() is chief
+
+
+def test_non_chief_writes_nothing(tmp_path, data, monkeypatch):
+    monkeypatch.setenv("TF_CONFIG", json.dumps(
+        {"cluster": {"worker": ["a", "b"]}, "task": {"type": "worker", "index": 1}}))
+    model = frozen(mlp(6, 20), keras.losses.BinaryCrossentropy(from_logits=True),
+                   [tbm.ThresholdCounts(from_logits=True)])
+    model.fit(data["x"], data["y20"], epochs=1, batch_size=64, verbose=0,
+              callbacks=[tbm.CountsCallback(tmp_path)])
+    assert not os.listdir(tmp_path)
+
+
+MIRRORED_SCRIPT = textwrap.dedent("""
+    import sys, tempfile
+    import tensorflow as tf
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    import numpy as np, keras
+    import tb_metrics_plugin as tbm
+    from tb_metrics_plugin import metrics as M
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(256, 8)).astype(np.float32)
+    y = (rng.random((256, 6)) < 0.3).astype(np.float32)
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    with strategy.scope():
+        model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(6)])
+        model.compile(optimizer=keras.optimizers.SGD(0.0),
+                      loss=keras.losses.BinaryCrossentropy(from_logits=True),
+                      metrics=[tbm.ThresholdCounts(from_logits=True)])
+    log_dir = tempfile.mkdtemp()
+    model.fit(x, y, validation_data=(x[:100], y[:100]), epochs=1, batch_size=64, verbose=0,
+              callbacks=[tbm.CountsCallback(log_dir)])
+    p = model.predict(x, verbose=0)
+    ((_, train),) = tbm.read_counts(log_dir + "/train")["threshold_counts"]
+    ((_, val),) = tbm.read_counts(log_dir + "/validation")["threshold_counts"]
+    assert train == M.confusion_counts(y, p, from_logits=True)
+    assert val == M.confusion_counts(y[:100], p[:100], from_logits=True)
+    print("MIRRORED_OK", strategy.num_replicas_in_sync)
+""")
+
+
+@pytest.mark.slow
+def test_mirrored_strategy_sums_replicas():
+    env = dict(os.environ, KERAS_BACKEND="tensorflow", PYTHONPATH=REPO, CUDA_VISIBLE_DEVICES="")
+    proc = subprocess.run([sys.executable, "-c", MIRRORED_SCRIPT], env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
+    assert "MIRRORED_OK 2" in proc.stdout
