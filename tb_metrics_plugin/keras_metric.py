@@ -53,6 +53,18 @@ def score_keys(values):
     return np.where(bits < 0, bits ^ 0x7FFFFFFF, bits)
 
 
+def round_down_to_float32(values):
+    """The largest float32 <= each float64 value (NaN and +-inf kept).
+
+    For every float32 cut ``c``: ``s >= c`` iff ``round_down_to_float32(s) >= c``.
+    """
+    v = np.asarray(values, dtype=np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):
+        f = v.astype(np.float32)
+        up = f.astype(np.float64) > v
+    return np.where(up, np.nextafter(f, np.float32(-np.inf)), f)
+
+
 def cut_keys_of(cuts):
     """Keys of the cut values: ``score >= cut`` iff ``score_keys(score) >= cut_keys_of(cut)``.
 
@@ -285,6 +297,10 @@ class ThresholdCounts(keras.metrics.Metric):
     def _prepare(self, y_true, y_pred, sample_weight):
         """Checks shapes; returns labels [R, L] (or class ids [R]), scores [R, L] and weights
         [R] or None, the leading dimensions flattened into R rows."""
+        if isinstance(y_pred, np.ndarray) and y_pred.dtype == np.float64:
+            # JAX (x64 off) would round float64 to the *nearest* float32, which can land on a
+            # cut; rounding down keeps every comparison with a float32 cut exact.
+            y_pred = round_down_to_float32(y_pred)
         y_pred = ops.convert_to_tensor(y_pred)
         y_true = ops.convert_to_tensor(y_true)
         p_shape = tuple(y_pred.shape)
