@@ -1,0 +1,1 @@
+"""Scripts the multi-process and multi-backend tests run in subprocesses (see `common`)."""
