@@ -330,7 +330,10 @@ BACKEND_SCRIPT = textwrap.dedent("""
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", ["jax", "torch"])
 def test_counts_on_other_backends(backend):
-    pytest.importorskip(backend)
+    if os.environ.get("CI"):
+        __import__(backend)  # make test installs every backend: CI must not skip
+    else:
+        pytest.importorskip(backend)
     env = dict(os.environ, KERAS_BACKEND=backend, PYTHONPATH=REPO, CUDA_VISIBLE_DEVICES="")
     proc = subprocess.run([sys.executable, "-c", BACKEND_SCRIPT], env=env, capture_output=True,
                           text=True, timeout=300)

@@ -493,8 +493,7 @@ def test_static_traversal_is_404(static_board, path):
 def test_packaged_frontend_entry_point(board):
     root = board.plugin._frontend_root()
     assert root and os.path.isfile(os.path.join(root, "__init__.py"))
-    if not os.path.isfile(os.path.join(root, "index.js")):
-        pytest.skip("frontend/index.js not written yet")
+    assert os.path.isfile(os.path.join(root, "index.js"))
     resp, body = board.get(f"{P}/static/index.js")
     assert resp.status_code == 200 and resp.headers["Content-Type"].startswith("text/javascript")
     assert b"render" in body
