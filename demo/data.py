@@ -21,7 +21,7 @@ def make_sparse_multilabel(n, seed=0, num_labels=NUM_LABELS, num_features=NUM_FE
     """Returns ``x [n, F] float32, y [n, L] float32`` with about ``prevalence`` positives."""
     problem = np.random.default_rng(1234)  # the problem itself is fixed ...
     weights = problem.normal(size=(num_features, num_labels)) / np.sqrt(num_features)
-    difficulty = np.linspace(0.5, 3.0, num_labels)  # ... some labels are much noisier
+    difficulty = np.linspace(1.5, 4.5, num_labels)  # ... some labels are much noisier
     rng = np.random.default_rng(seed)  # ... the sample depends on the seed
     x = rng.normal(size=(n, num_features)).astype(np.float32)
     signal = x @ weights * 3.0 + rng.normal(size=(n, num_labels)) * difficulty
