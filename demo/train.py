@@ -10,6 +10,7 @@ Runs (each with train/ and validation/ as keras.callbacks.TensorBoard lays them 
 """
 import argparse
 import os
+import shutil
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -54,6 +55,8 @@ def train(logdir, epochs=8, runs=("bce", "weighted"), verbose=0):
         "weighted": weighted_bce_from_logits(10.0),
     }
     for run in runs:
+        # A fresh run each time: a second event file would repeat every step.
+        shutil.rmtree(os.path.join(logdir, run), ignore_errors=True)
         start = time.time()
         model = build_model()
         model.compile(
