@@ -302,3 +302,11 @@ def test_mirrored_strategy_sums_replicas():
                           text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
     assert "MIRRORED_OK 2" in proc.stdout
+
+
+def test_two_metrics_with_one_name_on_one_output_are_refused(tmp_path, data):
+    model = frozen(mlp(6, 20), keras.losses.BinaryCrossentropy(from_logits=True),
+                   [tbm.ThresholdCounts(from_logits=True), tbm.ThresholdCounts(thresholds=11)])
+    with pytest.raises(ValueError, match=r"Give each its own name"):
+        model.fit(data["x"], data["y20"], epochs=1, verbose=0,
+                  callbacks=[tbm.CountsCallback(tmp_path)])
