@@ -12,7 +12,6 @@ Prints, for one run of ``--steps`` steps:
 import argparse
 import glob
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -23,17 +22,9 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from tb_metrics_plugin import metadata, metrics, summary  # noqa: E402
 from tests.tb_server import TensorBoardServer, wait_until  # noqa: E402
+from bench_plugin import median_time  # noqa: E402  (benchmarks/ is on sys.path)
 
 PREFIX = "/data/plugin/tb_metrics/"
-
-
-def median_time(fn, repeats=5):
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def batch(num_labels, n, seed):
@@ -68,7 +59,7 @@ def main():
     print(f"# {num_l} labels x {num_t} thresholds, {args.steps} steps, batch {args.samples}")
 
     y, s = batch(num_l, args.samples, 0)
-    t = median_time(lambda: metrics.confusion_counts(y, s, thresholds=num_t))
+    t = median_time(lambda: metrics.confusion_counts(y, s, thresholds=num_t), 5)
     print(f"confusion_counts, one batch of {args.samples}x{num_l}: {t * 1e3:.1f} ms")
     print(f"Keras metric state: {keras_state_bytes(num_l, num_t)} bytes")
 
@@ -119,7 +110,7 @@ def main():
             t0 = time.perf_counter()
             status, _, body = server.get(path, params)
             first = time.perf_counter() - t0
-            med = median_time(lambda: server.get(path, params), repeats=5)
+            med = median_time(lambda: server.get(path, params), 5)
             print(f"{name:22s} {first:8.3f} {med:9.3f} {len(body):12,d}  (HTTP {status})")
         rss = server.rss_bytes()
         print(f"TensorBoard resident memory after the requests: {sum(rss.values()) / 1e6:.0f} MB")

@@ -142,6 +142,7 @@ def read_counts(path, tag=None):
     tag written by a newer format version raises ValueError.
     """
     from tensorboard.backend.event_processing import event_file_loader
+    from tensorboard.util import tensor_util
 
     found = {}
     meta_by_tag = {}
@@ -161,8 +162,6 @@ def read_counts(path, tag=None):
                 meta = meta_by_tag.get(value.tag)
                 if meta is None or not value.HasField("tensor"):
                     continue
-                from tensorboard.util import tensor_util
-
                 try:
                     counts = metadata.tensor_to_counts(tensor_util.make_ndarray(value.tensor), meta)
                 except ValueError as e:
