@@ -19,13 +19,13 @@ import importlib
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "Counts": "metrics",
-    "BestThresholds": "metrics",
-    "confusion_counts": "metrics",
-    "make_thresholds": "metrics",
-    "safe_divide": "metrics",
-    "save_best_thresholds": "metrics",
-    "load_best_thresholds": "metrics",
+    "Counts": "counts",
+    "BestThresholds": "selection",
+    "confusion_counts": "counting",
+    "make_thresholds": "inputs",
+    "safe_divide": "counts",
+    "save_best_thresholds": "selection",
+    "load_best_thresholds": "selection",
     "CountsWriter": "summary",
     "write_counts": "summary",
     "read_counts": "summary",

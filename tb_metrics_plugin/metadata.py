@@ -1,26 +1,35 @@
 """The storage format: the one module the writer and the plugin share.
 
-A tag written by tb_metrics_plugin holds, at every step, one 1-D tensor::
+A tag written by tb_metrics_plugin holds, at every step, one 1-D tensor (format version 2)::
 
-    [ tp (L*T) | fp (L*T) | support (L) | nan (L) | exact_match (T) | n (1) ]
+    [ tp (L*T) | fp (L*T) | support (L) | nan (L) | exact_match (T) | n (1)
+      | observed (L) | out_of_range (L) | nan_positive (L)
+      | categorical_correct, top1_positive, negative_rows (3)
+      | top_k_hits (K, single-label only) | confusion_matrix (C*C, single-label, optional) ]
 
-row-major per label, with FN = support - TP and TN = (n - support) - FP. Unweighted counts are
-int32 (int64 when a count exceeds 2**31-1), so a step costs 8*L*T + 4*(2L + T + 1) bytes;
-weighted counts are float64. The summary metadata (``plugin_name = "tb_metrics"``,
-``data_class = DATA_CLASS_TENSOR``) carries versioned JSON with the thresholds, label names and
-``from_logits``; it is identical for every step of a tag.
+row-major per label, with FN = support - TP and TN = observed - support - FP. Unweighted counts
+are int32 (int64 when a count exceeds 2**31-1, exact to 2**63-1), so a multi-label step costs
+8*L*T + 4*(5L + T + 4) bytes; single-label adds 4*(K + C*C). Weighted counts are float64. The
+summary metadata (``plugin_name = "tb_metrics"``, ``data_class = DATA_CLASS_TENSOR``) carries
+versioned JSON with the thresholds, label names, ``from_logits``, weighting and layout; it is
+identical for every step of a tag (TensorBoard keeps only the first), so a tag's shape never
+changes (`content_dict` is what writers compare). Version 1 files (the first six parts only)
+still read.
 """
 import json
 
 import numpy as np
 from tensorboard.compat.proto import summary_pb2
 
-from tb_metrics_plugin import metrics
+from tb_metrics_plugin import inputs
+from tb_metrics_plugin.counts import Counts
 
 PLUGIN_NAME = "tb_metrics"
 # Version of the content JSON and tensor layout. Readers refuse newer versions.
-PROTO_VERSION = 1
-LAYOUT = "tp,fp,support,nan,exact_match,n"
+PROTO_VERSION = 2
+LAYOUT_V1 = "tp,fp,support,nan,exact_match,n"
+LAYOUT = ("tp,fp,support,nan,exact_match,n,observed,out_of_range,nan_positive,"
+          "categorical_correct,top1_positive,negative_rows,top_k_hits,confusion_matrix")
 _INT32_MAX = np.iinfo(np.int32).max
 
 
@@ -32,7 +41,30 @@ def content_dict(counts):
         "thresholds": [float(t) for t in counts.thresholds],
         "label_names": list(counts.label_names),
         "from_logits": bool(counts.from_logits),
+        "weighted": bool(counts.weighted),
+        "num_top_k": 0 if counts.top_k_hits is None else int(counts.top_k_hits.size),
+        "confusion_matrix": counts.confusion_matrix is not None,
+        "sample_unit": counts.sample_unit,
     }
+
+
+def shape_differences(old, new):
+    """What differs between two tags' content dicts (`content_dict`), as readable phrases."""
+    out = []
+    for key, what in (("thresholds", "thresholds"), ("label_names", "label names"),
+                      ("from_logits", "from_logits"), ("weighted", "weighting"),
+                      ("num_top_k", "single-label top-k"),
+                      ("confusion_matrix", "confusion matrix"), ("sample_unit", "sample unit")):
+        a, b = old.get(key), new.get(key)
+        if a == b:
+            continue
+        if key in ("thresholds", "label_names") and isinstance(a, list) and isinstance(b, list):
+            out.append(f"{len(a)} {what} -> {len(b)}" if len(a) != len(b) else f"{what} differ")
+        else:
+            out.append(f"{what} {a!r} -> {b!r}")
+    if old.get("version") != new.get("version") and not out:
+        out.append(f"format version {old.get('version')} -> {new.get('version')}")
+    return out
 
 
 def create_summary_metadata(counts, display_name=None, description=None):
@@ -70,14 +102,19 @@ def parse_plugin_metadata(content):
             f"This tag was written by a newer tb_metrics_plugin (format version {version}; this "
             f"version reads up to {PROTO_VERSION}). Upgrade tb_metrics_plugin to read it."
         )
-    if data.get("layout", LAYOUT) != LAYOUT:
-        raise ValueError(f"Unknown tb_metrics tensor layout {data.get('layout')!r}; expected {LAYOUT!r}.")
+    expected_layout = LAYOUT if version >= 2 else LAYOUT_V1
+    if data.get("layout", expected_layout) != expected_layout:
+        raise ValueError(
+            f"Unknown tb_metrics tensor layout {data.get('layout')!r}; expected {expected_layout!r}.")
     try:
-        thresholds = metrics.make_thresholds(data["thresholds"])
+        thresholds = inputs.make_thresholds(data["thresholds"])
         names = data["label_names"]
         if not isinstance(names, list) or not names:
             raise ValueError("'label_names' must be a non-empty list")
         names = [str(x) for x in names]
+        num_top_k = int(data.get("num_top_k", 0))
+        if not 0 <= num_top_k <= inputs.MAX_TOP_K:
+            raise ValueError(f"'num_top_k' must be in 0..{inputs.MAX_TOP_K}")
     except (KeyError, TypeError, ValueError) as e:
         raise ValueError(f"Malformed tb_metrics metadata: {e}") from None
     return {
@@ -85,21 +122,56 @@ def parse_plugin_metadata(content):
         "thresholds": thresholds,
         "label_names": names,
         "from_logits": bool(data.get("from_logits", False)),
+        "weighted": data.get("weighted"),
+        "num_top_k": num_top_k,
+        "confusion_matrix": bool(data.get("confusion_matrix", False)),
+        "sample_unit": str(data.get("sample_unit", "samples")),
+        "content": {k: data[k] for k in data},
     }
 
 
-def tensor_length(num_labels, num_thresholds):
-    return 2 * num_labels * num_thresholds + 2 * num_labels + num_thresholds + 1
+def tensor_length(num_labels, num_thresholds, version=PROTO_VERSION, num_top_k=0,
+                  confusion_matrix=False):
+    """Values in one step's tensor."""
+    length = 2 * num_labels * num_thresholds + 2 * num_labels + num_thresholds + 1
+    if version >= 2:
+        length += 3 * num_labels + 3 + num_top_k + (num_labels ** 2 if confusion_matrix else 0)
+    return length
 
 
 def counts_to_tensor(counts):
-    """Packs ``counts`` into the 1-D tensor stored at one step."""
+    """Packs ``counts`` into the 1-D tensor stored at one step (format version 2).
+
+    Raises:
+      ValueError: a count is negative (a counter wrapped or the counts were edited).
+    """
+    def scalar(value):
+        return [np.nan if value is None else value]
+
+    if counts.nan_positive is None or counts.categorical_correct is None:
+        raise ValueError(
+            "Expected Counts with the per-step sums of format version 2 (categorical_correct, "
+            "top1_positive, negative_rows, nan_positive), as confusion_counts and the metrics "
+            "build them; received Counts without them (read from an older file?).")
     parts = [counts.tp.ravel(), counts.fp.ravel(), counts.support, counts.nan,
-             counts.exact_match, np.asarray([counts.n])]
+             counts.exact_match, [counts.n], counts.observed, counts.out_of_range,
+             counts.nan_positive, scalar(counts.categorical_correct),
+             scalar(counts.top1_positive), scalar(counts.negative_rows)]
+    if counts.top_k_hits is not None:
+        parts.append(counts.top_k_hits)
+    if counts.confusion_matrix is not None:
+        parts.append(counts.confusion_matrix.ravel())
     if counts.weighted:
-        return np.concatenate([np.asarray(p, dtype=np.float64) for p in parts])
-    flat = np.concatenate([np.asarray(p, dtype=np.int64) for p in parts])
-    if flat.size and (flat.max() > _INT32_MAX or flat.min() < 0):
+        flat = np.concatenate([np.asarray(p, dtype=np.float64) for p in parts])
+        bad = np.isnan(flat) | (flat < 0)
+    else:
+        flat = np.concatenate([np.asarray(p, dtype=np.int64) for p in parts])
+        bad = flat < 0
+    if bad.any():
+        raise ValueError(
+            f"Expected non-negative counts to write; received {int(bad.sum())} negative or NaN "
+            "values (a counter that wrapped?). Nothing was written.")
+    if counts.weighted or flat.max(initial=0) > _INT32_MAX:
         return flat
     return flat.astype(np.int32)
 
@@ -108,13 +180,17 @@ def tensor_to_counts(array, meta):
     """Rebuilds `Counts` from one stored tensor and the parsed metadata of its tag.
 
     Raises:
-      ValueError: the tensor does not have the layout the metadata describes.
+      ValueError: the tensor does not have the layout the metadata describes, or holds
+        negative counts (which are refused rather than drawn).
     """
     thresholds = meta["thresholds"]
     names = meta["label_names"]
+    version = meta.get("version", 1)
+    num_k = meta.get("num_top_k", 0)
+    has_cm = meta.get("confusion_matrix", False)
     num_l, num_t = len(names), len(thresholds)
     array = np.asarray(array)
-    expected = tensor_length(num_l, num_t)
+    expected = tensor_length(num_l, num_t, version, num_k, has_cm)
     if array.ndim != 1 or array.size != expected:
         raise ValueError(
             f"Expected a 1-D tb_metrics tensor of {expected} values for {num_l} labels x "
@@ -127,24 +203,47 @@ def tensor_to_counts(array, meta):
     else:
         raise ValueError(f"Expected a numeric tb_metrics tensor; received dtype {array.dtype}.")
     array = array.astype(dtype)
+    if (array < 0).any():
+        raise ValueError(
+            f"Refusing to read negative counts ({int((array < 0).sum())} values, min "
+            f"{array.min()}): the writer's counters wrapped or the file is damaged. Counts "
+            "written by tb_metrics_plugin >= 0.2 never wrap.")
+    pos = [0]
+
+    def take(size):
+        out = array[pos[0]:pos[0] + size]
+        pos[0] += size
+        return out
+
     lt = num_l * num_t
-    tp = array[:lt].reshape(num_l, num_t)
-    fp = array[lt:2 * lt].reshape(num_l, num_t)
-    off = 2 * lt
-    support = array[off:off + num_l]
-    nan = array[off + num_l:off + 2 * num_l]
-    exact = array[off + 2 * num_l:off + 2 * num_l + num_t]
-    n = array[-1]
+    tp = take(lt).reshape(num_l, num_t)
+    fp = take(lt).reshape(num_l, num_t)
+    support, nan, exact = take(num_l), take(num_l), take(num_t)
+    n = take(1)[0]
     n = float(n) if dtype == np.float64 else int(n)
-    return metrics.Counts(
+    extra = {}
+    observed = np.full(num_l, n, dtype=dtype)
+    if version >= 2:
+        observed = take(num_l)
+        extra["out_of_range"] = take(num_l)
+        extra["nan_positive"] = take(num_l)
+        cat, top1, neg_rows = take(3)
+        extra.update(categorical_correct=cat, top1_positive=top1, negative_rows=neg_rows)
+        if num_k:
+            extra["top_k_hits"] = take(num_k)
+        if has_cm:
+            extra["confusion_matrix"] = take(num_l * num_l).reshape(num_l, num_l)
+        extra["sample_unit"] = meta.get("sample_unit", "samples")
+    return Counts(
         thresholds=thresholds,
         tp=tp,
         fp=fp,
-        tn=(n - support)[:, None] - fp,
+        tn=(observed - support)[:, None] - fp,
         fn=support[:, None] - tp,
         exact_match=exact,
         n=n,
         nan=nan,
         label_names=list(names),
         from_logits=meta["from_logits"],
+        **extra,
     )

@@ -17,7 +17,7 @@ import threading
 import time
 
 from tb_metrics_plugin import metadata
-from tb_metrics_plugin import metrics
+from tb_metrics_plugin.counts import Counts
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +30,11 @@ class CountsWriter:
     The event file is created on the first write (lazily). Every `write` is flushed by default,
     so a TensorBoard watching ``log_dir`` sees the step at once and a crash loses no written
     step. The summary metadata is written with the first step of each tag, as `tf.summary` does.
+
+    A tag's shape (thresholds, label names, ``from_logits``, weighting, single-label layout) is
+    fixed: TensorBoard keeps only the first metadata of a tag, so a step of another shape would
+    be unreadable. `write` raises ValueError for it, also when the tag was written to
+    ``log_dir`` by an earlier process (its event files are checked on the first write of a tag).
     """
 
     def __init__(self, log_dir, flush=True):
@@ -37,6 +42,7 @@ class CountsWriter:
         self._flush = flush
         self._writer = None
         self._tags_with_metadata = set()
+        self._shapes = {}  # tag -> content dict it was written with (here or in earlier files)
         self._lock = threading.Lock()
 
     def _event_writer(self):
@@ -52,7 +58,7 @@ class CountsWriter:
         from tensorboard.compat.proto import event_pb2, summary_pb2
         from tensorboard.util import tensor_util
 
-        if not isinstance(counts, metrics.Counts):
+        if not isinstance(counts, Counts):
             raise ValueError(
                 f"Expected a tb_metrics_plugin.Counts to write; received {type(counts).__name__}. "
                 "Build one with tbm.confusion_counts(y_true, y_score)."
@@ -65,6 +71,7 @@ class CountsWriter:
             raise ValueError(f"Expected an integer step; received {step!r}.") from None
         tensor = tensor_util.make_tensor_proto(metadata.counts_to_tensor(counts))
         with self._lock:
+            self._check_shape(tag, counts)
             value = summary_pb2.Summary.Value(tag=tag, tensor=tensor)
             if tag not in self._tags_with_metadata:
                 value.metadata.CopyFrom(metadata.create_summary_metadata(counts))
@@ -77,6 +84,24 @@ class CountsWriter:
             self._tags_with_metadata.add(tag)
             if self._flush:
                 self._writer.flush()
+
+    def _check_shape(self, tag, counts):
+        content = metadata.content_dict(counts)
+        known = self._shapes.get(tag)
+        if known is None:
+            known = _existing_content(self.log_dir, tag)
+            if known is None:
+                self._shapes[tag] = content
+                return
+            self._shapes[tag] = known
+        diff = metadata.shape_differences(known, content)
+        if diff:
+            raise ValueError(
+                f"Tag {tag!r} in {self.log_dir!r} was written with another shape "
+                f"({'; '.join(diff)}). A tag's thresholds, labels, from_logits and weighting "
+                "never change (TensorBoard keeps only its first metadata). Expected the same "
+                "shape; to keep both, write to a new tag (e.g. f'{tag}_v2') or a new log_dir."
+            )
 
     def flush(self):
         with self._lock:
@@ -95,6 +120,31 @@ class CountsWriter:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def _existing_content(log_dir, tag):
+    """The content dict ``tag`` was first written with in ``log_dir``'s event files, or None.
+
+    Reads the files in TensorBoard's order and stops at the first metadata of the tag.
+    """
+    if not os.path.isdir(log_dir):
+        return None
+    from tensorboard.backend.event_processing import event_file_loader
+
+    for filename in _event_files(log_dir):
+        try:
+            for event in event_file_loader.EventFileLoader(filename).Load():
+                for value in event.summary.value:
+                    if (value.tag == tag and value.metadata.plugin_data.plugin_name
+                            == metadata.PLUGIN_NAME):
+                        try:
+                            return metadata.parse_plugin_metadata(
+                                value.metadata.plugin_data.content)["content"]
+                        except ValueError:
+                            return None
+        except Exception as e:  # an unreadable file must not stop training from writing
+            logger.warning("Could not read %s to check tag %r: %s", filename, tag, e)
+    return None
 
 
 _writers = {}
@@ -137,15 +187,22 @@ def read_counts(path, tag=None):
       path: a run directory (e.g. ``logs/run1/validation``) or one event file.
       tag: only this tag, when given.
 
-    A step written twice (a restarted run) keeps the value written last. Events that are not
-    ours are ignored; ours that cannot be decoded are skipped with a logged warning, and a
-    tag written by a newer format version raises ValueError.
+    A step written twice (a restarted run) keeps the value written last. As in TensorBoard, a
+    tag's first metadata (in file order) describes all its steps: steps written with another
+    shape (by an older version, before writers refused it) are skipped with a logged warning,
+    as the plugin skips them. Events that are not ours are ignored; ours that cannot be decoded
+    are skipped with a logged warning.
+
+    Raises:
+      ValueError: a tag written by a newer format version, or a step holding negative counts
+        (a counter that wrapped: refused rather than returned).
     """
     from tensorboard.backend.event_processing import event_file_loader
     from tensorboard.util import tensor_util
 
     found = {}
     meta_by_tag = {}
+    file_meta = {}  # tag -> (file whose metadata was seen last, how it differs from the first)
     for filename in _event_files(os.fspath(path)):
         for event in event_file_loader.EventFileLoader(filename).Load():
             if not event.HasField("summary"):
@@ -154,17 +211,27 @@ def read_counts(path, tag=None):
                 if tag is not None and value.tag != tag:
                     continue
                 if value.metadata.plugin_data.plugin_name == metadata.PLUGIN_NAME:
-                    meta_by_tag[value.tag] = metadata.parse_plugin_metadata(
-                        value.metadata.plugin_data.content
-                    )
+                    parsed = metadata.parse_plugin_metadata(value.metadata.plugin_data.content)
+                    first = meta_by_tag.setdefault(value.tag, parsed)
+                    differs = metadata.shape_differences(first["content"], parsed["content"])
+                    file_meta[value.tag] = (filename, differs)
                 elif value.HasField("metadata") and value.metadata.plugin_data.plugin_name:
                     continue  # another plugin's summary
                 meta = meta_by_tag.get(value.tag)
                 if meta is None or not value.HasField("tensor"):
                     continue
+                source, differs = file_meta.get(value.tag, (None, []))
+                if source == filename and differs:
+                    logger.warning("Skipping %s step %d in %s: written with another shape (%s) "
+                                   "than the tag's first step", value.tag, event.step, filename,
+                                   "; ".join(differs))
+                    continue
+                array = tensor_util.make_ndarray(value.tensor)
                 try:
-                    counts = metadata.tensor_to_counts(tensor_util.make_ndarray(value.tensor), meta)
+                    counts = metadata.tensor_to_counts(array, meta)
                 except ValueError as e:
+                    if "negative counts" in str(e):
+                        raise ValueError(f"{filename}: tag {value.tag!r} step {event.step}: {e}") from None
                     logger.warning("Skipping %s step %d in %s: %s", value.tag, event.step, filename, e)
                     continue
                 found.setdefault(value.tag, {})[event.step] = counts

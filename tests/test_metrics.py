@@ -134,8 +134,11 @@ def test_shapes():
     ids = rng.integers(0, 4, 8)
     scores = rng.random((8, 4))
     onehot = np.eye(4, dtype=int)[ids]
-    assert tbm.confusion_counts(ids, scores) == tbm.confusion_counts(onehot, scores)
-    assert tbm.confusion_counts(ids[:, None], scores) == tbm.confusion_counts(onehot, scores)
+    # same one-vs-rest counts; class ids (and one-hot with multiclass=True) add the argmax stats
+    assert tbm.confusion_counts(ids, scores) == tbm.confusion_counts(onehot, scores, multiclass=True)
+    assert tbm.confusion_counts(ids[:, None], scores) == tbm.confusion_counts(ids, scores)
+    plain = tbm.confusion_counts(onehot, scores)
+    assert not plain.multiclass and np.array_equal(plain.tp, tbm.confusion_counts(ids, scores).tp)
 
 
 def test_sequence_weights_per_timestep():
@@ -294,7 +297,10 @@ def test_best_thresholds_json_round_trip(tmp_path):
     assert data["labels"] == ["a", "b", "c"] and data["thresholds"][2] is None
     best = tbm.load_best_thresholds(path)
     assert best.from_logits
-    np.testing.assert_array_equal(best.thresholds, c.best_thresholds())
+    # written as the shortest decimal of the float32 threshold (0.84, not 0.8399999737739563)
+    assert data["thresholds"][:2] == [0.84, 0.7]
+    np.testing.assert_array_equal(best.thresholds.astype(np.float32),
+                                  c.best_thresholds().astype(np.float32))
     pred = best.predict(z)
     idx = c.best_threshold_indices()
     for label in range(2):

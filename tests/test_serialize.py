@@ -136,7 +136,8 @@ def test_best_thresholds_json_loads_back(tmp_path):
     data = _strict(serialize.best_thresholds_json(c))
     assert data["format"] == "tb_metrics.best_thresholds"
     back = metrics.BestThresholds.from_json(data)
-    np.testing.assert_array_equal(back.thresholds, c.best_thresholds())
+    np.testing.assert_array_equal(back.thresholds.astype(np.float32),
+                                  c.best_thresholds().astype(np.float32))
     path = tmp_path / "best.json"
     path.write_text(json.dumps(data))
     assert tbm.load_best_thresholds(path).labels == c.label_names
