@@ -18,7 +18,7 @@ Definitions (scikit-learn's, on the stored thresholds):
 
 >>> import numpy as np
 >>> from tb_metrics_plugin import confusion_counts
->>> c = confusion_counts([1, 0, 1, 0], [0.8, 0.3, 0.5, 0.5], thresholds=[0.3, 0.5, 0.8])
+>>> c = confusion_counts([1, 0, 1, 0], [0.75, 0.25, 0.5, 0.5], thresholds=[0.25, 0.5, 0.75])
 >>> round(float(c.roc_auc(average=None)[0]), 4), round(float(c.average_precision(None)[0]), 4)
 (0.875, 0.8333)
 """
