@@ -32,6 +32,7 @@ __all__ = [
     "METRICS",
     "BestThresholds",
     "objective_values",
+    "argbest",
     "best_threshold_indices",
     "best_thresholds",
     "to_best_thresholds",
@@ -126,6 +127,16 @@ def _pick(values, qualifies, higher):
     run_end = np.where(later_worse.any(axis=1), np.argmax(later_worse, axis=1), num_t)
     out[any_q] = start + (run_end - start - 1) // 2
     return out
+
+
+def argbest(curve, higher=True):
+    """Index of the best value of a 1-D ``curve`` by the one tie rule (-1 if all NaN).
+
+    >>> argbest([0.2, 0.9, 0.9, 0.9, 0.1])
+    2
+    """
+    curve = np.asarray(curve, dtype=np.float64)[None, :]
+    return int(_pick(curve, ~np.isnan(curve), higher)[0])
 
 
 def best_threshold_indices(counts, metric="f1", per_label=True, **params):
