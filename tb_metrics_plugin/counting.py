@@ -144,10 +144,14 @@ def count_formatted(f, thresholds, from_logits=False, label_names=None, confusio
             return mask.sum(axis=0).astype(dtype)
         return np.where(mask, cell_w, 0).sum(axis=0).astype(dtype)
 
-    nan = per_label(isnan)
-    nan_positive = per_label(isnan & labels)
+    any_nan = bool(isnan.any())
+    zeros = np.zeros(num_labels, dtype=dtype)
+    nan = per_label(isnan) if any_nan else zeros
+    nan_positive = per_label(isnan & labels) if any_nan else zeros.copy()
     with np.errstate(invalid="ignore"):
-        out_of_range = per_label(~isnan & ((scores < 0) | (scores > 1)))
+        # fmin/fmax skip NaN: a fast check first, as probabilities are the common case
+        outside = np.fmin.reduce(scores, axis=None) < 0 or np.fmax.reduce(scores, axis=None) > 1
+        out_of_range = per_label((scores < 0) | (scores > 1)) if outside else zeros.copy()
 
     # A row is exactly right at thresholds j with lo <= j < hi (over its observed cells).
     obs = f.observed
