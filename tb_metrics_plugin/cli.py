@@ -27,6 +27,17 @@ PARAM_FLAGS = {"beta": "--beta", "precision": "--precision", "recall": "--recall
                "cost_fp": "--cost-fp", "cost_fn": "--cost-fn"}
 
 
+EXAMPLES = """examples:
+  tb-metrics runs logs
+  tb-metrics report logs --run run1/validation
+  tb-metrics report logs/run1/validation --step 7 --threshold 0.3 --format markdown
+  tb-metrics report logs/run1/validation --best recall_at_precision --precision 0.9
+  tb-metrics thresholds logs/run1/validation --metric fbeta --beta 0.5 -o best.json
+  tb-metrics thresholds logs/run1/validation --metric cost --cost-fp 1 --cost-fn 5 --global
+
+bad input prints one line on stderr and exits with status 2."""
+
+
 class CliError(Exception):
     """Bad input: printed as one line on stderr, exit status 2."""
 
@@ -107,16 +118,18 @@ def build_parser():
     from tb_metrics_plugin import report, selection
 
     metrics = selection.METRICS
-    parser = _Parser(prog=PROG, description=__doc__.split("\n\n")[0])
+    parser = _Parser(prog=PROG, description=__doc__.split("\n\n")[0].replace("`", ""),
+                     epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("runs", help="runs, tags, steps, labels and thresholds under a logdir",
+    p = sub.add_parser("runs", epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
+                       help="runs, tags, steps, labels and thresholds under a logdir",
                        description="List every run under LOGDIR that holds tb_metrics counts.")
     p.add_argument("logdir", metavar="LOGDIR")
     p.add_argument("--format", choices=report.FORMATS, default="text")
 
     p = sub.add_parser(
-        "report", help="per-label precision, recall, F1, support, AP, ROC-AUC",
+        "report", epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter, help="per-label precision, recall, F1, support, AP, ROC-AUC",
         description="A classification report (as scikit-learn's) from the stored counts of one "
                     "step: per label and micro / macro / weighted averages.")
     _add_source(p)
@@ -132,7 +145,8 @@ def build_parser():
     p.add_argument("--digits", type=_digits, default=4, help="decimals in text and markdown")
 
     p = sub.add_parser(
-        "thresholds", help="best thresholds per label as JSON (tbm.load_best_thresholds reads it)",
+        "thresholds", epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
+        help="best thresholds per label as JSON (tbm.load_best_thresholds reads it)",
         description="Choose thresholds to deploy from the stored counts of one step.")
     _add_source(p)
     p.add_argument("--metric", required=True, choices=metrics, metavar="METRIC",
@@ -204,6 +218,7 @@ def _read(directory, tag=None):
 def load(path, run=None, tag=None, step=None):
     """(run name, tag, step, Counts) chosen by the command-line rules."""
     directory, run_name = resolve_run(path, run)
+    _choose_reader(directory)
     data = _read(directory)
     if not data:
         raise CliError(f"Expected tb_metrics counts in {directory!r} (written by CountsCallback "
@@ -329,6 +344,7 @@ def cmd_runs(args, out):
         what = "is a file" if os.path.exists(args.logdir) else "does not exist"
         raise CliError(f"Expected LOGDIR to be a directory; {args.logdir!r} {what}.")
     rows = []
+    _choose_reader(args.logdir, recursive=True)
     for run in find_runs(args.logdir):
         try:
             data = _read(os.path.join(args.logdir, run))
@@ -360,12 +376,38 @@ def cmd_runs(args, out):
 COMMANDS = {"runs": cmd_runs, "report": cmd_report, "thresholds": cmd_thresholds}
 
 
-def _prefer_pure_python_reader():
-    """Makes TensorBoard use its TensorFlow-free reader (its `compat.notf` switch), so the
-    command starts in a fraction of a second even where TensorFlow is installed. Only for a
-    process of its own (the console script), never when `main` is called as a library."""
-    if "tensorboard.compat.notf" not in sys.modules:
-        sys.modules["tensorboard.compat.notf"] = types.ModuleType("tensorboard.compat.notf")
+# TensorBoard's pure-Python reader checks each record's CRC in Python at about 3-4 MB/s;
+# importing TensorFlow for its native reader costs about 5 s. Below this many bytes of event
+# files the pure-Python reader finishes first.
+PURE_PYTHON_MAX_BYTES = 16 * 2**20
+_reader = {"auto": False}
+
+
+def use_pure_python_reader(event_bytes, tensorflow_installed):
+    """Whether reading ``event_bytes`` is faster without TensorFlow (always when it is absent)."""
+    return not tensorflow_installed or event_bytes <= PURE_PYTHON_MAX_BYTES
+
+
+def _event_bytes(directory, recursive=False):
+    if os.path.isfile(directory):
+        return os.path.getsize(directory)
+    walk = os.walk(directory) if recursive else [(directory, [], os.listdir(directory))]
+    return sum(os.path.getsize(os.path.join(d, f)) for d, _, files in walk for f in files
+               if "tfevents" in f)
+
+
+def _choose_reader(directory, recursive=False):
+    """In the console script, before the first read: TensorBoard's TensorFlow-free reader (its
+    `compat.notf` switch) for small runs, so the command answers in a fraction of a second even
+    where TensorFlow is installed. Never when `main` is called as a library (``argv`` given)."""
+    if not _reader.pop("auto", False):
+        return
+    import importlib.util
+
+    installed = importlib.util.find_spec("tensorflow") is not None
+    if use_pure_python_reader(_event_bytes(directory, recursive), installed):
+        sys.modules.setdefault("tensorboard.compat.notf",
+                               types.ModuleType("tensorboard.compat.notf"))
 
 
 def main(argv=None, stdout=None, stderr=None):
@@ -376,7 +418,7 @@ def main(argv=None, stdout=None, stderr=None):
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
     if argv is None:
-        _prefer_pure_python_reader()
+        _reader["auto"] = True
         argv = sys.argv[1:]
     handler = logging.StreamHandler(stderr)
     handler.setFormatter(logging.Formatter(f"{PROG}: warning: %(message)s"))
@@ -400,6 +442,7 @@ def main(argv=None, stdout=None, stderr=None):
         return e.code if isinstance(e.code, int) else 0
     finally:
         root.removeHandler(handler)
+        _reader.pop("auto", None)
     return 0
 
 

@@ -417,3 +417,14 @@ def test_output_into_a_closed_pipe_is_quiet(tmp_path):
                           text=True, env=env, timeout=120)
     assert done.returncode == 0 and done.stdout.startswith("run"), done.stderr
     assert done.stderr == ""
+
+
+def test_reader_choice_by_size(logdir):
+    root, _ = logdir
+    assert cli.use_pure_python_reader(10 * 2**30, tensorflow_installed=False)
+    assert cli.use_pure_python_reader(cli.PURE_PYTHON_MAX_BYTES, tensorflow_installed=True)
+    assert not cli.use_pure_python_reader(cli.PURE_PYTHON_MAX_BYTES + 1, tensorflow_installed=True)
+    run = os.path.join(root, "exp1", "validation")
+    files = [os.path.join(run, f) for f in os.listdir(run)]
+    assert cli._event_bytes(run) == sum(os.path.getsize(f) for f in files) > 0
+    assert cli._event_bytes(root, recursive=True) > cli._event_bytes(run)
