@@ -196,7 +196,7 @@ def resolve_run(path, run=None):
                            f"received {run!r}.")
         return directory, run
     if os.path.isfile(path) or _has_events(path):
-        return path, os.path.basename(os.path.normpath(path))
+        return path, os.path.normpath(path).replace(os.sep, "/")
     runs = find_runs(path)
     if len(runs) == 1:
         return os.path.join(path, runs[0]), runs[0]
@@ -295,16 +295,15 @@ def cmd_report(args, out):
         rule = (f"best {what} per label" if not args.global_ else
                 f"one threshold for all labels, best micro {what}")
         if r["fallback"]:
-            rule += (f"; {len(r['fallback'])} label(s) with no qualifying threshold at "
-                     f"{report.FALLBACK_THRESHOLD} as BestThresholds.predict applies: "
-                     f"{_listing(r['fallback'], 6)}")
+            rule += (f"; labels with no qualifying threshold use {report.FALLBACK_THRESHOLD}, "
+                     f"as BestThresholds.predict does: {_listing(r['fallback'], 6)}")
     header = _header(run, tag, step, counts, rule)
     header += [(k.replace("_", " "), f"{v:.{args.digits}f}") for k, v in r["accuracy"].items()]
     columns = ["label"]
     if args.best is not None:
         columns.append("threshold")
     columns += ["precision", "recall", "f1-score", "support", "average_precision", "roc_auc"]
-    if args.best is not None and args.best != "f1":
+    if args.best in ("fbeta", "cost"):  # the other objectives are a column already
         columns.append(args.best)
     rows = r["rows"] + r["averages"]
     document = dict(run=run, tag=tag, step=step, **r)

@@ -227,7 +227,8 @@ def test_report_text_csv_markdown_parse(logdir):
     header = dict(line.split(None, 1) for line in lines[:6])
     assert header["run"] == "exp1/validation" and header["step"] == "1"
     assert header["tag"] == TAG and header["n"] == "240 samples"
-    assert header["thresholds"].startswith("best f1 per label; 1 label(s) with no qualifying")
+    assert header["thresholds"] == ("best f1 per label; labels with no qualifying threshold "
+                                    "use 0.5, as BestThresholds.predict does: never")
     table = lines[lines.index("") + 1:]
     assert table[0].split() == ["label", "threshold", "precision", "recall", "f1-score",
                                 "support", "average_precision", "roc_auc"]
@@ -258,6 +259,7 @@ def test_path_may_be_the_run_directory_or_its_only_run(logdir, tmp_path):
     direct = ok("report", os.path.join(root, "exp2", "validation"), "--format", "json")
     via_run = ok("report", root, "--run", "exp2/validation", "--format", "json")
     assert json.loads(direct)["rows"] == json.loads(via_run)["rows"]
+    assert json.loads(direct)["run"] == os.path.join(root, "exp2", "validation")
     one = ok("report", os.path.join(root, "exp2"), "--format", "json")  # holds one run
     assert json.loads(one)["run"] == "validation"
     assert json.loads(one)["rows"] == json.loads(via_run)["rows"]
@@ -428,3 +430,16 @@ def test_reader_choice_by_size(logdir):
     files = [os.path.join(run, f) for f in os.listdir(run)]
     assert cli._event_bytes(run) == sum(os.path.getsize(f) for f in files) > 0
     assert cli._event_bytes(root, recursive=True) > cli._event_bytes(run)
+
+
+def test_objective_column_only_where_it_adds_information(logdir):
+    root, _ = logdir
+    base = ["report", root, "--run", "exp1/validation", "--format", "csv", "--best"]
+    cost = next(csv.reader(io.StringIO(ok(*base, "cost", "--cost-fn", "3"))))
+    assert cost[-1] == "cost"
+    fbeta = next(csv.reader(io.StringIO(ok(*base, "fbeta", "--beta", "2"))))
+    assert fbeta[-1] == "fbeta"
+    for metric, flags in (("f1", []), ("recall_at_precision", ["--precision", "0.5"]),
+                          ("precision_at_recall", ["--recall", "0.5"])):
+        head = next(csv.reader(io.StringIO(ok(*base, metric, *flags))))
+        assert head[-1] == "roc_auc"  # equals the f1-score, recall or precision column
