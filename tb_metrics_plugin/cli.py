@@ -13,11 +13,12 @@ Bad input (a missing path, an unknown run, tag or step, a parameter out of range
 line, ``tb-metrics: error: Expected ..., received ...``, on stderr and exits with status 2.
 """
 import argparse
-import glob
 import logging
 import os
 import sys
-import types
+
+from tb_metrics_plugin import logdir
+from tb_metrics_plugin.logdir import CliError, listing, load
 
 __all__ = ["main", "build_parser", "CliError"]
 
@@ -36,10 +37,6 @@ EXAMPLES = """examples:
   tb-metrics thresholds logs/run1/validation --metric cost --cost-fp 1 --cost-fn 5 --global
 
 bad input prints one line on stderr and exits with status 2."""
-
-
-class CliError(Exception):
-    """Bad input: printed as one line on stderr, exit status 2."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -156,90 +153,6 @@ def build_parser():
     return parser
 
 
-# -- finding runs, tags and steps ----------------------------------------------------------------
-
-
-def _has_events(directory):
-    return bool(glob.glob(os.path.join(glob.escape(directory), "*tfevents*")))
-
-
-def find_runs(logdir):
-    """Run names (paths relative to ``logdir``, ``.`` for itself) of directories holding event
-    files, sorted, as TensorBoard names them."""
-    runs = []
-    for dirpath, dirnames, _ in os.walk(logdir):
-        dirnames.sort()
-        if _has_events(dirpath):
-            rel = os.path.relpath(dirpath, logdir)
-            runs.append(rel.replace(os.sep, "/"))
-    return sorted(runs)
-
-
-def _listing(values, limit=12):
-    values = [str(v) for v in values]
-    if len(values) > limit:
-        values = values[:limit // 2] + ["..."] + values[-(limit // 2):]
-    return ", ".join(values)
-
-
-def resolve_run(path, run=None):
-    """(run directory, run name) for PATH and --run; raises CliError naming what exists."""
-    if not os.path.exists(path):
-        raise CliError(f"Expected PATH to be a run directory or a logdir; {path!r} does not exist.")
-    if run is not None:
-        if not os.path.isdir(path):
-            raise CliError(f"Expected a logdir with --run; received the file {path!r}.")
-        runs = find_runs(path)
-        directory = os.path.join(path, run)
-        if run not in runs and not (os.path.isdir(directory) and _has_events(directory)):
-            raise CliError(f"Expected --run to be a run in {path!r} ({_listing(runs) or 'none'}); "
-                           f"received {run!r}.")
-        return directory, run
-    if os.path.isfile(path) or _has_events(path):
-        return path, os.path.normpath(path).replace(os.sep, "/")
-    runs = find_runs(path)
-    if len(runs) == 1:
-        return os.path.join(path, runs[0]), runs[0]
-    if not runs:
-        raise CliError(f"Expected event files in {path!r} or its subdirectories; found none.")
-    raise CliError(f"Expected --run for the logdir {path!r}, which holds {len(runs)} runs: "
-                   f"{_listing(runs)}.")
-
-
-def _read(directory, tag=None):
-    from tb_metrics_plugin import summary
-
-    try:
-        return summary.read_counts(directory, tag=tag)
-    except ValueError as e:
-        raise CliError(str(e)) from None
-
-
-def load(path, run=None, tag=None, step=None):
-    """(run name, tag, step, Counts) chosen by the command-line rules."""
-    directory, run_name = resolve_run(path, run)
-    _choose_reader(directory)
-    data = _read(directory)
-    if not data:
-        raise CliError(f"Expected tb_metrics counts in {directory!r} (written by CountsCallback "
-                       "or tbm.write_counts); found none.")
-    if tag is None:
-        if len(data) > 1:
-            raise CliError(f"Expected --tag: {directory!r} holds {len(data)} tags: "
-                           f"{_listing(data)}.")
-        tag = next(iter(data))
-    elif tag not in data:
-        raise CliError(f"Expected --tag to be one of {_listing(data)} in {directory!r}; "
-                       f"received {tag!r}.")
-    steps = dict(data[tag])
-    if step is None:
-        step = max(steps)
-    elif step not in steps:
-        raise CliError(f"Expected --step to be a step of tag {tag!r} in {directory!r} "
-                       f"({len(steps)} steps: {_listing(sorted(steps))}); received {step}.")
-    return run_name, tag, step, steps[step]
-
-
 def objective_params(args, metric):
     """The objective parameters given on the command line, checked against ``metric``."""
     from tb_metrics_plugin import selection
@@ -296,7 +209,7 @@ def cmd_report(args, out):
                 f"one threshold for all labels, best micro {what}")
         if r["fallback"]:
             rule += (f"; labels with no qualifying threshold use {report.FALLBACK_THRESHOLD}, "
-                     f"as BestThresholds.predict does: {_listing(r['fallback'], 6)}")
+                     f"as BestThresholds.predict does: {listing(r['fallback'], 6)}")
     header = _header(run, tag, step, counts, rule)
     header += [(k.replace("_", " "), f"{v:.{args.digits}f}") for k, v in r["accuracy"].items()]
     columns = ["label"]
@@ -343,10 +256,10 @@ def cmd_runs(args, out):
         what = "is a file" if os.path.exists(args.logdir) else "does not exist"
         raise CliError(f"Expected LOGDIR to be a directory; {args.logdir!r} {what}.")
     rows = []
-    _choose_reader(args.logdir, recursive=True)
-    for run in find_runs(args.logdir):
+    logdir.choose_reader(args.logdir, recursive=True)
+    for run in logdir.find_runs(args.logdir):
         try:
-            data = _read(os.path.join(args.logdir, run))
+            data = logdir.read(os.path.join(args.logdir, run))
         except CliError as e:
             logging.getLogger(__name__).warning("skipping run %s: %s", run, e)
             continue
@@ -359,7 +272,7 @@ def cmd_runs(args, out):
                 "thresholds": len(t),
                 "range": f"{selection.shortest_float32(t[0])}..{selection.shortest_float32(t[-1])}",
                 "from_logits": last.from_logits, "multiclass": last.multiclass,
-                "label_names": _listing(last.label_names, 6),
+                "label_names": listing(last.label_names, 6),
                 "all_label_names": list(last.label_names),
             })
     if not rows:
@@ -375,40 +288,6 @@ def cmd_runs(args, out):
 COMMANDS = {"runs": cmd_runs, "report": cmd_report, "thresholds": cmd_thresholds}
 
 
-# TensorBoard's pure-Python reader checks each record's CRC in Python at about 3-4 MB/s;
-# importing TensorFlow for its native reader costs about 5 s. Below this many bytes of event
-# files the pure-Python reader finishes first.
-PURE_PYTHON_MAX_BYTES = 16 * 2**20
-_reader = {"auto": False}
-
-
-def use_pure_python_reader(event_bytes, tensorflow_installed):
-    """Whether reading ``event_bytes`` is faster without TensorFlow (always when it is absent)."""
-    return not tensorflow_installed or event_bytes <= PURE_PYTHON_MAX_BYTES
-
-
-def _event_bytes(directory, recursive=False):
-    if os.path.isfile(directory):
-        return os.path.getsize(directory)
-    walk = os.walk(directory) if recursive else [(directory, [], os.listdir(directory))]
-    return sum(os.path.getsize(os.path.join(d, f)) for d, _, files in walk for f in files
-               if "tfevents" in f)
-
-
-def _choose_reader(directory, recursive=False):
-    """In the console script, before the first read: TensorBoard's TensorFlow-free reader (its
-    `compat.notf` switch) for small runs, so the command answers in a fraction of a second even
-    where TensorFlow is installed. Never when `main` is called as a library (``argv`` given)."""
-    if not _reader.pop("auto", False):
-        return
-    import importlib.util
-
-    installed = importlib.util.find_spec("tensorflow") is not None
-    if use_pure_python_reader(_event_bytes(directory, recursive), installed):
-        sys.modules.setdefault("tensorboard.compat.notf",
-                               types.ModuleType("tensorboard.compat.notf"))
-
-
 def main(argv=None, stdout=None, stderr=None):
     """Runs `tb-metrics`; returns the exit status (0, or 2 for bad input).
 
@@ -417,7 +296,7 @@ def main(argv=None, stdout=None, stderr=None):
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
     if argv is None:
-        _reader["auto"] = True
+        logdir.choose_reader_on_first_read()
         argv = sys.argv[1:]
     handler = logging.StreamHandler(stderr)
     handler.setFormatter(logging.Formatter(f"{PROG}: warning: %(message)s"))
@@ -441,7 +320,7 @@ def main(argv=None, stdout=None, stderr=None):
         return e.code if isinstance(e.code, int) else 0
     finally:
         root.removeHandler(handler)
-        _reader.pop("auto", None)
+        logdir.choose_reader_on_first_read(False)
     return 0
 
 

@@ -16,6 +16,7 @@ from sklearn.metrics import classification_report as sk_report
 
 import tb_metrics_plugin as tbm
 from tb_metrics_plugin import cli, selection, summary
+from tb_metrics_plugin import logdir as logdir_module
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TAG = "threshold_counts"
@@ -423,13 +424,13 @@ def test_output_into_a_closed_pipe_is_quiet(tmp_path):
 
 def test_reader_choice_by_size(logdir):
     root, _ = logdir
-    assert cli.use_pure_python_reader(10 * 2**30, tensorflow_installed=False)
-    assert cli.use_pure_python_reader(cli.PURE_PYTHON_MAX_BYTES, tensorflow_installed=True)
-    assert not cli.use_pure_python_reader(cli.PURE_PYTHON_MAX_BYTES + 1, tensorflow_installed=True)
+    assert logdir_module.use_pure_python_reader(10 * 2**30, tensorflow_installed=False)
+    assert logdir_module.use_pure_python_reader(logdir_module.PURE_PYTHON_MAX_BYTES, tensorflow_installed=True)
+    assert not logdir_module.use_pure_python_reader(logdir_module.PURE_PYTHON_MAX_BYTES + 1, tensorflow_installed=True)
     run = os.path.join(root, "exp1", "validation")
     files = [os.path.join(run, f) for f in os.listdir(run)]
-    assert cli._event_bytes(run) == sum(os.path.getsize(f) for f in files) > 0
-    assert cli._event_bytes(root, recursive=True) > cli._event_bytes(run)
+    assert logdir_module._event_bytes(run) == sum(os.path.getsize(f) for f in files) > 0
+    assert logdir_module._event_bytes(root, recursive=True) > logdir_module._event_bytes(run)
 
 
 def test_objective_column_only_where_it_adds_information(logdir):
