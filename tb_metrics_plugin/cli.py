@@ -39,6 +39,9 @@ EXAMPLES = """examples:
 bad input prints one line on stderr and exits with status 2."""
 
 
+_HELP = {"epilog": EXAMPLES, "formatter_class": argparse.RawDescriptionHelpFormatter}
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse with one-line errors (no usage block) that point at --help."""
 
@@ -115,18 +118,17 @@ def build_parser():
     from tb_metrics_plugin import report, selection
 
     metrics = selection.METRICS
-    parser = _Parser(prog=PROG, description=__doc__.split("\n\n")[0].replace("`", ""),
-                     epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = _Parser(prog=PROG, description=__doc__.split("\n\n")[0].replace("`", ""), **_HELP)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("runs", epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
+    p = sub.add_parser("runs", **_HELP,
                        help="runs, tags, steps, labels and thresholds under a logdir",
                        description="List every run under LOGDIR that holds tb_metrics counts.")
     p.add_argument("logdir", metavar="LOGDIR")
     p.add_argument("--format", choices=report.FORMATS, default="text")
 
     p = sub.add_parser(
-        "report", epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter, help="per-label precision, recall, F1, support, AP, ROC-AUC",
+        "report", **_HELP, help="per-label precision, recall, F1, support, AP, ROC-AUC",
         description="A classification report (as scikit-learn's) from the stored counts of one "
                     "step: per label and micro / macro / weighted averages.")
     _add_source(p)
@@ -135,14 +137,15 @@ def build_parser():
                       help="one threshold for every label (default 0.5; the nearest stored)")
     _add_params(p)
     rule.add_argument("--best", choices=metrics, metavar="METRIC",
-                      help=f"each label at its own best threshold for METRIC ({', '.join(metrics)})")
+                      help=f"each label at its own best threshold for METRIC "
+                           f"({', '.join(metrics)})")
     p.add_argument("--format", choices=report.FORMATS, default="text")
     p.add_argument("--zero-division", type=_zero_division, default=0, metavar="{0,1,nan}",
                    help="value of an undefined ratio, as in scikit-learn (nan: leave out of macro)")
     p.add_argument("--digits", type=_digits, default=4, help="decimals in text and markdown")
 
     p = sub.add_parser(
-        "thresholds", epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
+        "thresholds", **_HELP,
         help="best thresholds per label as JSON (tbm.load_best_thresholds reads it)",
         description="Choose thresholds to deploy from the stored counts of one step.")
     _add_source(p)
@@ -205,8 +208,11 @@ def cmd_report(args, out):
     else:
         shown = ", ".join(f"{k}={v:g}" for k, v in r["rule"]["params"].items())
         what = f"{args.best}({shown})" if shown else args.best
-        rule = (f"best {what} per label" if not args.global_ else
-                f"one threshold for all labels, best micro {what}")
+        if args.global_:
+            shared = r["averages"][0]["threshold"]
+            rule = f"{selection.shortest_float32(shared)} for every label, best micro {what}"
+        else:
+            rule = f"best {what} per label"
         if r["fallback"]:
             rule += (f"; labels with no qualifying threshold use {report.FALLBACK_THRESHOLD}, "
                      f"as BestThresholds.predict does: {listing(r['fallback'], 6)}")

@@ -74,9 +74,11 @@ def classification_report(counts, threshold=None, metric=None, per_label=True, z
       threshold, precision, recall, f1-score, support, average_precision, roc_auc, and the
       objective's value under the metric's name when ``metric`` is given), ``averages`` (micro,
       macro and weighted rows; support is the total), ``fallback`` (labels at the fallback
-      threshold), ``accuracy`` (binary, exact-match and all-negative accuracy at a single
-      threshold; categorical and top-k accuracy for single-label multi-class counts), ``n`` and
-      ``sample_unit``. NaN marks an undefined value.
+      threshold), ``accuracy`` (binary, exact-match and all-negative accuracy when every
+      label is read at one threshold; categorical and top-k accuracy for single-label
+      multi-class counts), ``n``, ``sample_unit`` and ``from_logits``. NaN marks an undefined
+      value; None a value that does not apply (the threshold of an averaged row when labels
+      have their own).
 
     Raises:
       ValueError: both ``threshold`` and ``metric`` given, a threshold outside [0, 1], or an
@@ -92,7 +94,8 @@ def classification_report(counts, threshold=None, metric=None, per_label=True, z
         threshold = FALLBACK_THRESHOLD if threshold is None else threshold
         t = float(threshold)
         if not 0.0 <= t <= 1.0:
-            raise ValueError(f"Expected a threshold in [0, 1] (a probability); received {threshold!r}.")
+            raise ValueError(
+                f"Expected a threshold in [0, 1] (a probability); received {threshold!r}.")
         index = np.full(num_l, counts.threshold_index(t))
         rule = {"threshold": float(counts.thresholds[index[0]]), "requested": t}
         fell_back = np.zeros(num_l, dtype=bool)
@@ -136,7 +139,7 @@ def classification_report(counts, threshold=None, metric=None, per_label=True, z
             row[metric] = None  # not defined for an averaged row
         averages.append(row)
     accuracy = {}
-    if metric is None:
+    if shared is not None:  # one threshold for every label: the accuracies are defined
         i = int(index[0])
         accuracy.update(binary_accuracy=float(counts.binary_accuracy()[i]),
                         exact_match_accuracy=float(counts.exact_match_accuracy()[i]),

@@ -85,7 +85,8 @@ def test_runs_lists_every_run_tag_and_step(logdir):
                            ("two_tags", "first"), ("two_tags", "second")]
     r = got[("exp1/validation", TAG)]
     assert (r["steps"], r["first_step"], r["latest_step"]) == (3, 0, 5)
-    assert (r["labels"], r["thresholds"], r["from_logits"], r["multiclass"]) == (4, 21, False, False)
+    assert (r["labels"], r["thresholds"], r["from_logits"], r["multiclass"]) == (
+        4, 21, False, False)
     assert r["label_names"] == LABELS and r["range"] == "0.0..1.0"
     assert got[("multi", TAG)]["multiclass"] is True
     rows = list(csv.DictReader(io.StringIO(ok("runs", root, "--format", "csv"))))
@@ -195,6 +196,10 @@ def test_report_with_one_global_threshold(logdir):
     assert {row["threshold"] for row in doc["rows"] + doc["averages"]} == {t}
     i = c.best_threshold_indices("f1", per_label=False)
     assert doc["averages"][0]["f1-score"] == float(c.f1("micro")[i])
+    assert doc["averages"][0]["f1-score"] == float(np.max(c.f1("micro")))
+    # one threshold for every label: the accuracies are defined again
+    assert doc["accuracy"]["exact_match_accuracy"] == float(c.exact_match_accuracy()[i])
+    assert doc["accuracy"]["binary_accuracy"] == float(c.binary_accuracy()[i])
 
 
 def test_report_text_csv_markdown_parse(logdir):
@@ -312,8 +317,10 @@ def test_thresholds_global_and_cost(logdir):
     (["report", "{root}", "--run", "multi", "--tag", "nope"], "Expected --tag to be one of"),
     (["report", "{root}", "--run", "multi", "--step", "4"], "Expected --step to be a step of tag"),
     (["report", "{root}", "--run", "multi", "--step", "x"], "expected an integer; received 'x'"),
-    (["report", "{root}", "--run", "multi", "--threshold", "1.5"], "expected a probability in [0, 1]"),
-    (["report", "{root}", "--run", "multi", "--threshold", ".5", "--best", "f1"], "not allowed with"),
+    (["report", "{root}", "--run", "multi", "--threshold", "1.5"],
+     "expected a probability in [0, 1]"),
+    (["report", "{root}", "--run", "multi", "--threshold", ".5", "--best", "f1"],
+     "not allowed with"),
     (["report", "{root}", "--run", "multi", "--best", "auc"], "invalid choice: 'auc'"),
     (["report", "{root}", "--run", "multi", "--best", "f1", "--beta", "2"],
      "Expected no parameter for metric 'f1'; received --beta."),
@@ -425,8 +432,9 @@ def test_output_into_a_closed_pipe_is_quiet(tmp_path):
 def test_reader_choice_by_size(logdir):
     root, _ = logdir
     assert logdir_module.use_pure_python_reader(10 * 2**30, tensorflow_installed=False)
-    assert logdir_module.use_pure_python_reader(logdir_module.PURE_PYTHON_MAX_BYTES, tensorflow_installed=True)
-    assert not logdir_module.use_pure_python_reader(logdir_module.PURE_PYTHON_MAX_BYTES + 1, tensorflow_installed=True)
+    limit = logdir_module.PURE_PYTHON_MAX_BYTES
+    assert logdir_module.use_pure_python_reader(limit, tensorflow_installed=True)
+    assert not logdir_module.use_pure_python_reader(limit + 1, tensorflow_installed=True)
     run = os.path.join(root, "exp1", "validation")
     files = [os.path.join(run, f) for f in os.listdir(run)]
     assert logdir_module._event_bytes(run) == sum(os.path.getsize(f) for f in files) > 0
