@@ -77,7 +77,9 @@ def load(path, run=None, tag=None, step=None):
     """(run name, tag, step, Counts) chosen by the command-line rules."""
     directory, run_name = resolve_run(path, run)
     choose_reader(directory)
-    data = read(directory)
+    data = read(directory, tag) if tag is not None else {}  # decode only that tag's steps
+    if not data:
+        data = read(directory)
     if not data:
         raise CliError(f"Expected tb_metrics counts in {directory!r} (written by CountsCallback "
                        "or tbm.write_counts); found none.")
