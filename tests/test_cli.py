@@ -452,3 +452,12 @@ def test_objective_column_only_where_it_adds_information(logdir):
                           ("precision_at_recall", ["--recall", "0.5"])):
         head = next(csv.reader(io.StringIO(ok(*base, metric, *flags))))
         assert head[-1] == "roc_auc"  # equals the f1-score, recall or precision column
+
+
+def test_tag_chooses_among_several(logdir):
+    root, data = logdir
+    c = data[("exp1/validation", 0)][2]
+    doc = json.loads(ok("report", root, "--run", "two_tags", "--tag", "second", "--format",
+                        "json"))
+    assert doc["tag"] == "second" and doc["step"] == 0
+    assert [r["support"] for r in doc["rows"]] == c.support.tolist()
