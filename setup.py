@@ -50,6 +50,7 @@ setuptools.setup(
         "tensorboard_plugins": [
             "tb_metrics = tb_metrics_plugin.plugin:MetricsPlugin",
         ],
+        "console_scripts": ["tb-metrics = tb_metrics_plugin.cli:main"],
     },
     classifiers=[
         "Framework :: TensorFlow",

@@ -52,6 +52,12 @@ OBJECTIVES = {
 METRICS = tuple(OBJECTIVES)
 BEST_THRESHOLDS_FORMAT = "tb_metrics.best_thresholds"
 BEST_THRESHOLDS_VERSION = 2
+# Fields every file of a version holds (version 1: the dashboard's download before provenance).
+_REQUIRED = {
+    1: ("metric", "from_logits", "labels", "thresholds"),
+    2: ("metric", "params", "per_label", "from_logits", "run", "tag", "step", "labels",
+        "thresholds"),
+}
 
 
 def check_objective(metric, params):
@@ -223,8 +229,19 @@ class BestThresholds:
                 f"Expected one threshold per label ({len(self.labels)} labels); received "
                 f"{self.thresholds.size} thresholds."
             )
+        bad = ~np.isnan(self.thresholds) & ~((self.thresholds >= 0) & (self.thresholds <= 1))
+        if bad.any():
+            raise ValueError(
+                "Expected thresholds in [0, 1] (probabilities, also for logits) or NaN; received "
+                f"{self.thresholds[bad][:5].tolist()} for label(s) "
+                f"{[self.labels[i] for i in np.flatnonzero(bad)[:5]]}.")
         if self.scores is not None:
             self.scores = np.asarray(self.scores, dtype=np.float64).reshape(-1)
+            if self.scores.size != self.thresholds.size:
+                raise ValueError(f"Expected one score per label ({self.thresholds.size}); "
+                                 f"received {self.scores.size} scores.")
+        self.from_logits = bool(self.from_logits)
+        self.per_label = bool(self.per_label)
         self.params = check_objective(self.metric, dict(self.params or {}))
 
     def to_json(self):
@@ -263,10 +280,33 @@ class BestThresholds:
                 f"Expected best-thresholds version <= {BEST_THRESHOLDS_VERSION}; received "
                 f"{version!r}. Upgrade tb_metrics_plugin to read it."
             )
-        missing = [k for k in ("labels", "thresholds") if k not in data]
+        missing = [k for k in _REQUIRED[min(version, BEST_THRESHOLDS_VERSION)] if k not in data]
         if missing:
-            raise ValueError(f"Best-thresholds JSON is missing {missing}; expected the fields "
-                             "written by save_best_thresholds.")
+            raise ValueError(
+                f"Best-thresholds JSON (version {version}) is missing {missing}; expected every "
+                "field written by save_best_thresholds (re-save it with the current version).")
+
+        def check(key, ok, expected):
+            if not ok(data.get(key)):
+                raise ValueError(f"Expected `{key}` in best-thresholds JSON to be {expected}; "
+                                 f"received {str(data.get(key))[:80]!r}.")
+
+        def is_numbers(v):
+            return isinstance(v, list) and all(
+                x is None or (isinstance(x, (int, float)) and not isinstance(x, bool)) for x in v)
+
+        check("labels", lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
+              "a list of label names")
+        check("thresholds", is_numbers, "a list of numbers (null: none qualified)")
+        check("scores", lambda v: v is None or is_numbers(v), "a list of numbers or null")
+        check("metric", lambda v: v is None or isinstance(v, str), f"one of {list(METRICS)}")
+        check("from_logits", lambda v: v is None or isinstance(v, bool), "true or false")
+        check("per_label", lambda v: v is None or isinstance(v, bool), "true or false")
+        check("params", lambda v: v is None or isinstance(v, dict), "an object")
+        check("step", lambda v: v is None or (isinstance(v, int) and not isinstance(v, bool)),
+              "an integer or null")
+        for key in ("run", "tag"):
+            check(key, lambda v: v is None or isinstance(v, str), "a string or null")
 
         def floats(values):
             return np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
@@ -276,10 +316,10 @@ class BestThresholds:
             labels=data["labels"],
             thresholds=floats(data["thresholds"]),
             scores=None if scores is None else floats(scores),
-            metric=data.get("metric", "f1"),
-            from_logits=bool(data.get("from_logits", False)),
+            metric=data.get("metric") or "f1",
+            from_logits=bool(data.get("from_logits")),
             params=data.get("params") or {},
-            per_label=bool(data.get("per_label", True)),
+            per_label=data.get("per_label", True) is not False,
             step=data.get("step"),
             run=data.get("run"),
             tag=data.get("tag"),
