@@ -132,12 +132,13 @@ def count_formatted(f, thresholds, from_logits=False, label_names=None, confusio
     w = None if cell_w is None else np.asarray(cell_w, dtype=np.float64).ravel()
     hist = np.bincount(flat.ravel(), weights=w, minlength=2 * num_labels * (num_t + 1))
     hist = hist.reshape(2, num_labels, num_t + 1)
-    # reaching[.., j] = cells with k > j = sum of hist[.., j+1:]
-    reaching = np.cumsum(hist[..., ::-1], axis=-1)[..., ::-1][..., 1:]
-    totals = hist.sum(axis=-1)
-    fp, tp = reaching[0].astype(dtype), reaching[1].astype(dtype)
-    support = totals[1].astype(dtype)
-    observed = (totals[0] + totals[1]).astype(dtype)
+    # cum[.., j] = cells with k >= j = sum of hist[.., j:]; cum[.., 0] is every cell, and
+    # cum[.., j + 1] the cells reaching threshold j. Totals and counts come from one chain of
+    # sums, so with float weights a total is never below a count it holds (a rounding error
+    # of a separately summed total could make FN or TN negative).
+    cum = np.cumsum(hist[..., ::-1], axis=-1)[..., ::-1]
+    fp, tp = cum[0, :, 1:].astype(dtype), cum[1, :, 1:].astype(dtype)
+    negatives, support = cum[0, :, 0].astype(dtype), cum[1, :, 0].astype(dtype)
 
     def per_label(mask):
         if cell_w is None:
@@ -195,7 +196,7 @@ def count_formatted(f, thresholds, from_logits=False, label_names=None, confusio
         thresholds=thr,
         tp=tp,
         fp=fp,
-        tn=(observed - support)[:, None] - fp,
+        tn=negatives[:, None] - fp,
         fn=support[:, None] - tp,
         exact_match=exact,
         n=n,
