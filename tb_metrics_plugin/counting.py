@@ -159,7 +159,13 @@ def count_formatted(f, thresholds, from_logits=False, label_names=None, confusio
     rw = None if row_w is None else row_w[valid]
     diff = np.bincount(lo[valid], weights=rw, minlength=num_t + 1)
     diff = diff - np.bincount(hi[valid], weights=rw, minlength=num_t + 1)
-    exact = np.cumsum(diff)[:num_t].astype(dtype)
+    exact = np.cumsum(diff)[:num_t]
+    if weighted:
+        # A running sum of (started - ended) weights cancels: its rounding error is relative
+        # to n, not to the count, and could leave a count of 0 at -1e-9 (which writers refuse
+        # as a wrapped counter). Counts are never negative.
+        exact = np.maximum(exact, 0.0)
+    exact = exact.astype(dtype)
     n = (float(row_w.sum()) if weighted else int(row_w.sum())) if row_w is not None else n_rows
 
     # Argmax statistics: first index among tied top scores; NaN scores count as -inf; ignored

@@ -5,11 +5,15 @@ A tag written by tb_metrics_plugin holds, at every step, one 1-D tensor (format 
     [ tp (L*T) | fp (L*T) | support (L) | nan (L) | exact_match (T) | n (1)
       | observed (L) | out_of_range (L) | nan_positive (L)
       | categorical_correct, top1_positive, negative_rows (3)
-      | top_k_hits (K, single-label only) | confusion_matrix (C*C, single-label, optional) ]
+      | top_k_hits (K, single-label only) | confusion_matrix (C*C, single-label, optional)
+      | fn (L*T) | tn (L*T), weighted only ]
 
-row-major per label, with FN = support - TP and TN = observed - support - FP. Unweighted counts
-are int32 (int64 when a count exceeds 2**31-1, exact to 2**63-1), so a multi-label step costs
-8*L*T + 4*(5L + T + 4) bytes; single-label adds 4*(K + C*C). Weighted counts are float64. The
+row-major per label. Unweighted, FN = support - TP and TN = observed - support - FP exactly;
+counts are int32 (int64 when a count exceeds 2**31-1, exact to 2**63-1), so a multi-label step
+costs 8*L*T + 4*(5L + T + 4) bytes; single-label adds 4*(K + C*C). Weighted counts are float64
+and also store FN and TN: float sums rebuilt by subtraction would differ from the written ones
+in the last bits and could read back as -1e-9 (so a weighted step costs 32*L*T + O(L + T)
+bytes, and reads back bit for bit). The
 summary metadata (``plugin_name = "tb_metrics"``, ``data_class = DATA_CLASS_TENSOR``) carries
 versioned JSON with the thresholds, label names, ``from_logits``, weighting and layout; it is
 identical for every step of a tag (TensorBoard keeps only the first), so a tag's shape never
@@ -29,7 +33,8 @@ PLUGIN_NAME = "tb_metrics"
 PROTO_VERSION = 2
 LAYOUT_V1 = "tp,fp,support,nan,exact_match,n"
 LAYOUT = ("tp,fp,support,nan,exact_match,n,observed,out_of_range,nan_positive,"
-          "categorical_correct,top1_positive,negative_rows,top_k_hits,confusion_matrix")
+          "categorical_correct,top1_positive,negative_rows,top_k_hits,confusion_matrix,"
+          "weighted:fn,tn")
 _INT32_MAX = np.iinfo(np.int32).max
 
 
@@ -131,12 +136,21 @@ def parse_plugin_metadata(content):
 
 
 def tensor_length(num_labels, num_thresholds, version=PROTO_VERSION, num_top_k=0,
-                  confusion_matrix=False):
+                  confusion_matrix=False, weighted=False):
     """Values in one step's tensor."""
     length = 2 * num_labels * num_thresholds + 2 * num_labels + num_thresholds + 1
     if version >= 2:
         length += 3 * num_labels + 3 + num_top_k + (num_labels ** 2 if confusion_matrix else 0)
+        if weighted:
+            length += 2 * num_labels * num_thresholds
     return length
+
+
+def meta_tensor_length(meta):
+    """Values in one step's tensor of a tag, from its parsed metadata."""
+    return tensor_length(len(meta["label_names"]), len(meta["thresholds"]),
+                         meta.get("version", 1), meta.get("num_top_k", 0),
+                         meta.get("confusion_matrix", False), bool(meta.get("weighted")))
 
 
 def counts_to_tensor(counts):
@@ -161,6 +175,8 @@ def counts_to_tensor(counts):
         parts.append(counts.top_k_hits)
     if counts.confusion_matrix is not None:
         parts.append(counts.confusion_matrix.ravel())
+    if counts.weighted:
+        parts += [counts.fn.ravel(), counts.tn.ravel()]
     if counts.weighted:
         flat = np.concatenate([np.asarray(p, dtype=np.float64) for p in parts])
         bad = np.isnan(flat) | (flat < 0)
@@ -188,9 +204,10 @@ def tensor_to_counts(array, meta):
     version = meta.get("version", 1)
     num_k = meta.get("num_top_k", 0)
     has_cm = meta.get("confusion_matrix", False)
+    weighted = version >= 2 and bool(meta.get("weighted"))
     num_l, num_t = len(names), len(thresholds)
     array = np.asarray(array)
-    expected = tensor_length(num_l, num_t, version, num_k, has_cm)
+    expected = tensor_length(num_l, num_t, version, num_k, has_cm, weighted)
     if array.ndim != 1 or array.size != expected:
         raise ValueError(
             f"Expected a 1-D tb_metrics tensor of {expected} values for {num_l} labels x "
@@ -198,7 +215,7 @@ def tensor_to_counts(array, meta):
         )
     if array.dtype.kind == "f":
         dtype = np.float64
-    elif array.dtype.kind in "iu":
+    elif array.dtype.kind in "iu" and not weighted:
         dtype = np.int64
     else:
         raise ValueError(f"Expected a numeric tb_metrics tensor; received dtype {array.dtype}.")
@@ -234,12 +251,27 @@ def tensor_to_counts(array, meta):
         if has_cm:
             extra["confusion_matrix"] = take(num_l * num_l).reshape(num_l, num_l)
         extra["sample_unit"] = meta.get("sample_unit", "samples")
+    if weighted:
+        fn = take(lt).reshape(num_l, num_t)
+        tn = take(lt).reshape(num_l, num_t)
+    else:
+        fn = support[:, None] - tp
+        tn = (observed - support)[:, None] - fp
+        if dtype == np.float64:
+            # Version 1 weighted sums, rebuilt by subtraction: rounding can leave -1e-16.
+            tol = 1e-9 * max(float(np.max(observed, initial=0.0)), 1.0)
+            fn = np.where((fn < 0) & (fn >= -tol), 0.0, fn)
+            tn = np.where((tn < 0) & (tn >= -tol), 0.0, tn)
+        if (fn < 0).any() or (tn < 0).any():
+            raise ValueError(
+                "Refusing to read negative counts: FN = support - TP or TN = observed - "
+                "support - FP is negative (the file is damaged or was edited).")
     return Counts(
         thresholds=thresholds,
         tp=tp,
         fp=fp,
-        tn=(observed - support)[:, None] - fp,
-        fn=support[:, None] - tp,
+        tn=tn,
+        fn=fn,
         exact_match=exact,
         n=n,
         nan=nan,
