@@ -438,15 +438,18 @@ def _one_hot_ids(labels, observed, num_classes):
 
 
 def _cell_weights(sample_weight, layout, ndim, n_rows, num_labels):
-    w = np.asarray(sample_weight, dtype=np.float64)
+    try:
+        w = np.asarray(sample_weight, dtype=np.float64)
+    except (TypeError, ValueError) as e:
+        raise ValueError(
+            f"Expected `sample_weight` to hold numbers; received {type(sample_weight).__name__}: "
+            f"{e}") from None
     lead = layout.lead
     full = lead + (num_labels,)
-    if ndim > 1 and w.ndim == ndim and num_labels > 1 and w.shape[layout.label_axis] == num_labels:
-        w = _to_last(w, layout.label_axis)
-        per_cell = True
-    elif w.ndim == len(lead) + 1 and w.shape[-1] == num_labels and num_labels > 1:
-        per_cell = True
-    else:
+    if ndim > 1 and w.ndim == ndim:
+        w = _to_last(w, layout.label_axis)  # laid out like y_score: move its labels last too
+    per_cell = num_labels > 1 and w.ndim == len(lead) + 1 and w.shape[-1] == num_labels
+    if not per_cell:
         if w.ndim == len(lead) + 1 and w.shape[-1] == 1:
             w = w[..., 0]
         if 0 < w.ndim < len(lead):
@@ -454,7 +457,6 @@ def _cell_weights(sample_weight, layout, ndim, n_rows, num_labels):
             # sample weights ([N] weighs every time step of a sample; numpy's right-aligned
             # broadcasting would weigh by time step when N == T).
             w = w.reshape(w.shape + (1,) * (len(lead) - w.ndim))
-        per_cell = False
     try:
         w = np.broadcast_to(w, full if per_cell else lead)
     except ValueError:
