@@ -428,3 +428,85 @@ def test_multiclass_one_hot_rows_must_be_fully_observed_or_fully_ignored():
     c = tbm.confusion_counts(y, s, multiclass=True, ignore_value=-1)
     assert c.n == 1 and c.confusion_matrix.sum() == 1 and c.top_k_hits.tolist() == [1, 1, 1]
     assert c == tbm.confusion_counts([0, 255], s, ignore_value=255)
+
+
+# --- derived metrics and merge on the edge cases --------------------------------------------
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data(), st.sampled_from([0, 1, np.nan]))
+def test_prf_equal_sklearn_on_degenerate_data(data, zero_division):
+    # tiny inputs where labels have no positives, nothing is predicted, or all of it
+    n = data.draw(st.integers(1, 6))
+    num_l = data.draw(st.integers(1, 3))
+    y = data.draw(hnp.arrays(np.int8, (n, num_l), elements=st.integers(0, 1)))
+    s = data.draw(hnp.arrays(np.float64, (n, num_l), elements=st.sampled_from([0.0, 0.5, 1.0])))
+    w = data.draw(st.none() | hnp.arrays(np.float64, (n,), elements=st.sampled_from(
+        [0.0, 0.5, 2.0])))
+    c = tbm.confusion_counts(y, s, thresholds=[0.0, 0.5, 1.0], sample_weight=w)
+    for j, t in enumerate([0.0, 0.5, 1.0]):
+        pred = (s >= t).astype(int)
+        for average in (None, "micro", "macro", "weighted"):
+            for name, fn in (("precision", skm.precision_score), ("recall", skm.recall_score),
+                             ("f1", skm.f1_score)):
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    try:
+                        # one column is a binary target to scikit-learn: label 1 is ours
+                        yy, pp, labels = ((y[:, 0], pred[:, 0], [1]) if num_l == 1 else
+                                          (y, pred, np.arange(num_l)))
+                        ref = fn(yy, pp, average=average, zero_division=zero_division,
+                                 sample_weight=w, labels=labels)
+                    except (ZeroDivisionError, ValueError):  # scikit-learn: all weights zero
+                        assert w is not None and w.sum() == 0
+                        continue
+                got = getattr(c, name)(average=average, zero_division=zero_division)
+                got = got[:, j] if average is None else got[j]
+                np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-12, equal_nan=True,
+                                           err_msg=f"{name} {average} t={t}")
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(multilabel_problems(), st.integers(1, 11), st.booleans())
+def test_merge_of_parts_equals_counting_at_once(problem, cut, class_ids):
+    y, labels, observed, ignore, scores, weights = problem
+    if class_ids:
+        if labels.shape[1] < 2:
+            return
+        y = labels.argmax(axis=1)
+        ignore = None
+        weights = None if weights is None or np.ndim(weights) == 2 else weights
+    cut = min(cut, len(y) - 1)
+    if cut == 0:
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+
+        def counts(sl):
+            w = None if weights is None else weights[sl]
+            return tbm.confusion_counts(y[sl], scores[sl], thresholds=7, sample_weight=w,
+                                        ignore_value=ignore)
+
+        whole = counts(slice(None))
+        merged = counts(slice(0, cut)).merge(counts(slice(cut, None)))
+    if weights is None:
+        assert merged == whole
+    else:
+        ref = {k: getattr(whole, k) for k in ("tp", "fp", "tn", "fn", "exact_match", "n",
+                                               "categorical_correct", "observed")}
+        assert_counts_equal_reference(merged, {**ref, **{
+            k: getattr(whole, k) for k in ("nan", "nan_positive", "out_of_range",
+                                           "top1_positive", "negative_rows")}}, exact=False)
+
+
+def test_accuracies_on_observed_cells():
+    y = np.array([[1, -1, 0], [0, 1, -1], [-1, -1, -1], [1, 1, 0]])
+    s = np.array([[0.9, 0.9, 0.6], [0.2, 0.7, 0.9], [0.5, 0.5, 0.5], [0.8, 0.3, 0.1]])
+    c = tbm.confusion_counts(y, s, thresholds=[0.5], ignore_value=-1)
+    obs = y != -1
+    pred = s >= 0.5
+    assert c.binary_accuracy()[0] == pytest.approx((pred == (y == 1))[obs].mean())
+    assert c.binary_accuracy()[0] == pytest.approx(5 / 7)
+    assert c.exact_match_accuracy()[0] == pytest.approx(1 / 3)  # rows 0, 1, 3 counted; row 1
+    assert c.all_negative_accuracy() == pytest.approx(3 / 7)
+    assert c.all_negative_exact_match() == 0.0
