@@ -56,19 +56,22 @@ def content_dict(counts):
 def shape_differences(old, new):
     """What differs between two tags' content dicts (`content_dict`), as readable phrases."""
     out = []
+    other_version = old.get("version") != new.get("version")
+    if other_version:
+        # Fields one version lacks are no difference of their own: the version says it.
+        out.append(f"format version {old.get('version')} -> {new.get('version')}: the tag was "
+                   "written by another tb_metrics_plugin version")
     for key, what in (("thresholds", "thresholds"), ("label_names", "label names"),
                       ("from_logits", "from_logits"), ("weighted", "weighting"),
                       ("num_top_k", "single-label top-k"),
                       ("confusion_matrix", "confusion matrix"), ("sample_unit", "sample unit")):
         a, b = old.get(key), new.get(key)
-        if a == b:
+        if a == b or (other_version and (key not in old or key not in new)):
             continue
         if key in ("thresholds", "label_names") and isinstance(a, list) and isinstance(b, list):
             out.append(f"{len(a)} {what} -> {len(b)}" if len(a) != len(b) else f"{what} differ")
         else:
             out.append(f"{what} {a!r} -> {b!r}")
-    if old.get("version") != new.get("version") and not out:
-        out.append(f"format version {old.get('version')} -> {new.get('version')}")
     return out
 
 

@@ -336,3 +336,18 @@ def test_restart_that_rewrites_steps_agrees(tmp_path):
     assert [s for s, _ in got] == [0, 1, 2]
     assert got[0][1] == first and got[1][1] == second and got[2][1] == second
     assert _agree(tmp_path, "r", "t") == [0, 1, 2]
+
+
+def test_appending_to_a_version_1_tag_is_refused_naming_the_version(tmp_path):
+    # The plugin decodes every step with the tag's first (version 1) metadata, so version 2
+    # steps appended to it would be dropped: refused, with the reason in words.
+    c = _simple(5)
+    array, content = _v1(c)
+    _write_raw(tmp_path, "t", [array], content)
+    with pytest.raises(ValueError) as info:
+        tbm.CountsWriter(tmp_path).write("t", c, 1)
+    message = str(info.value)
+    assert "format version 1 -> 2" in message and "new tag" in message
+    assert "weighting None" not in message and "None ->" not in message
+    with pytest.raises(ValueError, match=r"format version 1 -> 2.*5 thresholds -> 11"):
+        tbm.CountsWriter(tmp_path).write("t", _simple(11), 1)
