@@ -137,17 +137,22 @@ def score_histogram(counts):
     NaN scores are in no bin (they are in ``counts.nan``). In files that predate
     ``nan_positive`` a label's NaN cells cannot be split by class and stay in bin 0.
     """
-    def hist(reach, total):
-        first = total[:, None] - reach[:, :1]
+    def hist(reach, below, nan):
+        # below: cells under t_0 (FN or TN at t_0), NaN cells included; they are taken out.
+        first = below[:, None] - nan[:, None]
+        if first.dtype.kind == "f":
+            # weighted: NaN weights were summed apart, so an emptied bin can read -1e-16
+            first = np.maximum(first, 0.0)
         inner = reach[:, :-1] - reach[:, 1:]
         return np.concatenate([first, inner, reach[:, -1:]], axis=1)
 
-    support = counts.support
-    negatives = counts.fp[:, 0] + counts.tn[:, 0]
+    nan_pos = np.zeros_like(counts.nan)
+    nan_neg = nan_pos
     if counts.nan_positive is not None:
-        support = support - counts.nan_positive
-        negatives = negatives - (counts.nan - counts.nan_positive)
-    return hist(counts.tp, support), hist(counts.fp, negatives)
+        nan_pos = counts.nan_positive
+        nan_neg = counts.nan - counts.nan_positive
+    return (hist(counts.tp, counts.fn[:, 0], nan_pos),
+            hist(counts.fp, counts.tn[:, 0], nan_neg))
 
 
 def reliability(counts, average=None):
