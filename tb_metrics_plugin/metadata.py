@@ -182,14 +182,15 @@ def counts_to_tensor(counts):
         parts += [counts.fn.ravel(), counts.tn.ravel()]
     if counts.weighted:
         flat = np.concatenate([np.asarray(p, dtype=np.float64) for p in parts])
-        bad = np.isnan(flat) | (flat < 0)
+        bad = ~np.isfinite(flat) | (flat < 0)
     else:
         flat = np.concatenate([np.asarray(p, dtype=np.int64) for p in parts])
         bad = flat < 0
     if bad.any():
         raise ValueError(
-            f"Expected non-negative counts to write; received {int(bad.sum())} negative or NaN "
-            "values (a counter that wrapped?). Nothing was written.")
+            f"Expected non-negative counts to write; received {int(bad.sum())} negative or "
+            "non-finite values (a counter that wrapped, or a missing per-step sum?). Nothing "
+            "was written.")
     if counts.weighted or flat.max(initial=0) > _INT32_MAX:
         return flat
     return flat.astype(np.int32)
@@ -223,6 +224,10 @@ def tensor_to_counts(array, meta):
     else:
         raise ValueError(f"Expected a numeric tb_metrics tensor; received dtype {array.dtype}.")
     array = array.astype(dtype)
+    if dtype == np.float64 and not np.isfinite(array).all():
+        raise ValueError(
+            f"Refusing to read non-finite counts ({int((~np.isfinite(array)).sum())} NaN or "
+            "infinite values): the file is damaged (writers refuse them).")
     if (array < 0).any():
         raise ValueError(
             f"Refusing to read negative counts ({int((array < 0).sum())} values, min "

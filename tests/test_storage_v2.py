@@ -351,3 +351,18 @@ def test_appending_to_a_version_1_tag_is_refused_naming_the_version(tmp_path):
     assert "weighting None" not in message and "None ->" not in message
     with pytest.raises(ValueError, match=r"format version 1 -> 2.*5 thresholds -> 11"):
         tbm.CountsWriter(tmp_path).write("t", _simple(11), 1)
+
+
+def test_non_finite_weighted_counts_are_refused():
+    c = _kinds()["weighted"]
+    meta = metadata.parse_plugin_metadata(metadata.create_summary_metadata(c).plugin_data.content)
+    array = metadata.counts_to_tensor(c)
+    for bad in (np.nan, np.inf):
+        damaged = array.copy()
+        damaged[-1] = bad
+        with pytest.raises(ValueError, match="non-finite counts"):
+            metadata.tensor_to_counts(damaged, meta)
+    with pytest.raises(ValueError, match="Expected non-negative counts"):
+        metadata.counts_to_tensor(dataclasses.replace(c, top1_positive=None))
+    with pytest.raises(ValueError, match="non-finite"):
+        metadata.counts_to_tensor(dataclasses.replace(c, n=np.inf))
