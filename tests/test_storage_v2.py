@@ -3,6 +3,7 @@ negative counts are refused, a tag's shape is fixed (in one process and after a 
 `read_counts` agrees with what the plugin decodes through TensorBoard's data provider."""
 import dataclasses
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -40,6 +41,12 @@ def _assert_same(got, want):
 
 
 def _kinds(seed=0):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # the out-of-range score is on purpose
+        return _make_kinds(seed)
+
+
+def _make_kinds(seed):
     rng = np.random.default_rng(seed)
     y = (rng.random((40, 3)) < 0.4).astype(float)
     y[rng.random((40, 3)) < 0.15] = np.nan
