@@ -284,7 +284,7 @@ def test_no_warning_for_probabilities_nan_or_ignored_out_of_range_cells():
 # --- derived metrics and merge on the edge cases --------------------------------------------
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data(), st.sampled_from([0, 1, np.nan]))
 def test_prf_equal_sklearn_on_degenerate_data(data, zero_division):
     # tiny inputs where labels have no positives, nothing is predicted, or all of it
@@ -299,7 +299,9 @@ def test_prf_equal_sklearn_on_degenerate_data(data, zero_division):
         pred = (s >= t).astype(int)
         for average in (None, "micro", "macro", "weighted"):
             for name, fn in (("precision", skm.precision_score), ("recall", skm.recall_score),
-                             ("f1", skm.f1_score)):
+                             ("f1", skm.f1_score), ("fbeta_0.5", skm.fbeta_score),
+                             ("fbeta_2", skm.fbeta_score)):
+                kw = {"beta": float(name[6:])} if name.startswith("fbeta") else {}
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     try:
@@ -307,11 +309,12 @@ def test_prf_equal_sklearn_on_degenerate_data(data, zero_division):
                         yy, pp, labels = ((y[:, 0], pred[:, 0], [1]) if num_l == 1 else
                                           (y, pred, np.arange(num_l)))
                         ref = fn(yy, pp, average=average, zero_division=zero_division,
-                                 sample_weight=w, labels=labels)
+                                 sample_weight=w, labels=labels, **kw)
                     except (ZeroDivisionError, ValueError):  # scikit-learn: all weights zero
                         assert w is not None and w.sum() == 0
                         continue
-                got = getattr(c, name)(average=average, zero_division=zero_division)
+                got = getattr(c, name.split("_")[0])(average=average,
+                                                     zero_division=zero_division, **kw)
                 got = got[:, j] if average is None else got[j]
                 np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-12, equal_nan=True,
                                            err_msg=f"{name} {average} t={t}")
