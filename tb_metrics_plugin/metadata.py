@@ -287,3 +287,15 @@ def tensor_to_counts(array, meta):
         from_logits=meta["from_logits"],
         **extra,
     )
+
+
+def preempt(steps, step):
+    """Drops the entries of ``steps`` (a dict in step order) at ``step`` and after it.
+
+    TensorBoard's rule for a step that comes again in a time series (its Rust loader's
+    "preemption"): a run restarted from a checkpoint at step s orphans what was written at s
+    and later. Used by `summary.read_counts` and the plugin so both agree under every loader.
+    """
+    if steps and step <= next(reversed(steps)):
+        for old in [s for s in steps if s >= step]:
+            del steps[old]

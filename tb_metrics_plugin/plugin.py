@@ -481,11 +481,13 @@ class MetricsPlugin(base_plugin.TBPlugin):
             except Exception as e:  # e.g. a tensor whose bytes do not match its shape
                 raise RequestError(409, f"Cannot read tag {s.tag!r} of run {s.run!r}: "
                                         f"{type(e).__name__}: {e}") from None
-            # A step written twice (a restarted run) keeps the value written last, as
-            # `read_counts` does; the Python loader returns both.
-            by_step = {d.step: (d.step, d.wall_time, d.numpy)
-                       for d in data.get(s.run, {}).get(s.tag, [])}
-            hit = [by_step[step] for step in sorted(by_step)]
+            # A step that comes again (a restarted run) drops the steps from it on, as the
+            # Rust loader does and `read_counts` does; the Python loader keeps them all.
+            by_step = {}
+            for d in data.get(s.run, {}).get(s.tag, []):
+                metadata.preempt(by_step, d.step)
+                by_step[d.step] = (d.step, d.wall_time, d.numpy)
+            hit = list(by_step.values())
             self._cache.put(key, hit, sum(getattr(a, "nbytes", 0) + 64 for _, _, a in hit), s.scope)
         return hit
 

@@ -373,3 +373,35 @@ def test_non_finite_weighted_counts_are_refused():
         metadata.counts_to_tensor(dataclasses.replace(c, top1_positive=None))
     with pytest.raises(ValueError, match="non-finite"):
         metadata.counts_to_tensor(dataclasses.replace(c, n=np.inf))
+
+
+def test_restart_from_an_earlier_checkpoint_orphans_the_later_steps(tmp_path):
+    # Steps 0..3 written, then the run restarts from the checkpoint of step 1 and writes step 1
+    # again: steps 2 and 3 of the crashed run are orphans. TensorBoard's default (Rust) loader
+    # drops them ("preemption"); read_counts and the plugin (also over the Python loader,
+    # which keeps them) do the same.
+    first, second = _simple(5), _simple(5, label_names=None)
+    second = dataclasses.replace(second, tp=second.tp * 0, fn=second.fn + second.tp)
+    with tbm.CountsWriter(tmp_path / "r") as w:
+        for step in range(4):
+            w.write("t", first, step, wall_time=100.0 + step)
+    import time
+    time.sleep(1.1)
+    with tbm.CountsWriter(tmp_path / "r") as w:
+        w.write("t", second, 1, wall_time=300.0)
+    got = tbm.read_counts(tmp_path / "r")["t"]
+    assert [s for s, _ in got] == [0, 1] and got[1][1] == second
+    assert _agree(tmp_path, "r", "t") == [0, 1]
+    board = Board(tmp_path, hints={"tb_metrics": 0})
+    latest = board.plugin.counts_impl(board.ctx, "", run="r", tag="t")
+    assert latest["step"] == 1 and latest["wall_time"] == 300.0
+
+
+def test_preempt():
+    steps = {0: "a", 1: "b", 2: "c", 5: "d"}
+    metadata.preempt(steps, 2)
+    assert list(steps) == [0, 1]
+    metadata.preempt(steps, 7)
+    assert list(steps) == [0, 1]
+    metadata.preempt(steps, 0)
+    assert steps == {}
