@@ -405,3 +405,42 @@ def test_preempt():
     assert list(steps) == [0, 1]
     metadata.preempt(steps, 0)
     assert steps == {}
+
+
+@pytest.mark.slow
+def test_restart_agrees_with_real_tensorboard_under_both_loaders(tmp_path):
+    # The preemption rule checked against real TensorBoard processes: the Rust data server
+    # (default) drops the orphaned steps itself; over --load_fast=false the plugin does.
+    from tests.tb_server import TensorBoardServer, wait_until
+
+    first, second = _simple(5), _simple(5, label_names=None)
+    second = dataclasses.replace(second, tp=second.tp * 0, fn=second.fn + second.tp)
+    run = tmp_path / "r"
+    with tbm.CountsWriter(run) as w:
+        for step in range(4):
+            w.write("t", first, step, wall_time=100.0 + step)
+    import time
+    time.sleep(1.1)
+    with tbm.CountsWriter(run) as w:
+        w.write("t", second, 1, wall_time=300.0)
+    assert [s for s, _ in tbm.read_counts(run)["t"]] == [0, 1]
+    servers = [TensorBoardServer(tmp_path, "--samples_per_plugin=tb_metrics=0", *flags).start()
+               for flags in ((), ("--load_fast=false",))]
+    try:
+        for server in servers:
+            server.wait_ready()
+        for server in servers:
+            # the loader reads the files in turn: wait for the end state (never reached with
+            # the orphans kept)
+            steps = wait_until(
+                lambda: (lambda got: got if got["steps"] == [0, 1] else None)(
+                    server.get_json("/data/plugin/tb_metrics/steps", run="r", tag="t")),
+                timeout=120, message="steps [0, 1] of r/t")
+            assert steps["wall_times"] == [100.0, 300.0]
+            latest = server.get_json("/data/plugin/tb_metrics/counts", run="r", tag="t")
+            assert latest["step"] == 1 and latest["tp"] == second.tp.tolist()
+    finally:
+        for server in servers:
+            server.terminate()
+        for server in servers:
+            server.stop()
