@@ -132,12 +132,13 @@ def count_formatted(f, thresholds, from_logits=False, label_names=None, confusio
     w = None if cell_w is None else np.asarray(cell_w, dtype=np.float64).ravel()
     hist = np.bincount(flat.ravel(), weights=w, minlength=2 * num_labels * (num_t + 1))
     hist = hist.reshape(2, num_labels, num_t + 1)
-    # reaching[.., j] = cells with k > j = sum of hist[.., j+1:]
-    reaching = np.cumsum(hist[..., ::-1], axis=-1)[..., ::-1][..., 1:]
-    totals = hist.sum(axis=-1)
-    fp, tp = reaching[0].astype(dtype), reaching[1].astype(dtype)
-    support = totals[1].astype(dtype)
-    observed = (totals[0] + totals[1]).astype(dtype)
+    # cum[.., j] = cells with k >= j = sum of hist[.., j:]; cum[.., 0] is every cell, and
+    # cum[.., j + 1] the cells reaching threshold j. Totals and counts come from one chain of
+    # sums, so with float weights a total is never below a count it holds (a rounding error
+    # of a separately summed total could make FN or TN negative).
+    cum = np.cumsum(hist[..., ::-1], axis=-1)[..., ::-1]
+    fp, tp = cum[0, :, 1:].astype(dtype), cum[1, :, 1:].astype(dtype)
+    negatives, support = cum[0, :, 0].astype(dtype), cum[1, :, 0].astype(dtype)
 
     def per_label(mask):
         if cell_w is None:
@@ -162,7 +163,13 @@ def count_formatted(f, thresholds, from_logits=False, label_names=None, confusio
     rw = None if row_w is None else row_w[valid]
     diff = np.bincount(lo[valid], weights=rw, minlength=num_t + 1)
     diff = diff - np.bincount(hi[valid], weights=rw, minlength=num_t + 1)
-    exact = np.cumsum(diff)[:num_t].astype(dtype)
+    exact = np.cumsum(diff)[:num_t]
+    if weighted:
+        # A running sum of (started - ended) weights cancels: its rounding error is relative
+        # to n, not to the count, and could leave a count of 0 at -1e-9 (which writers refuse
+        # as a wrapped counter). Counts are never negative.
+        exact = np.maximum(exact, 0.0)
+    exact = exact.astype(dtype)
     n = (float(row_w.sum()) if weighted else int(row_w.sum())) if row_w is not None else n_rows
 
     # Argmax statistics: first index among tied top scores; NaN scores count as -inf; ignored
@@ -199,7 +206,7 @@ def count_formatted(f, thresholds, from_logits=False, label_names=None, confusio
         thresholds=thr,
         tp=tp,
         fp=fp,
-        tn=(observed - support)[:, None] - fp,
+        tn=negatives[:, None] - fp,
         fn=support[:, None] - tp,
         exact_match=exact,
         n=n,

@@ -288,7 +288,9 @@ def format_inputs(y_true, y_score, sample_weight=None, ignore_value=None, label_
         without the label axis. Cells equal to ``ignore_value`` are left out.
       y_score: scores ``[N]``, ``[N, L]`` or ``[N, ..., L]`` (labels on ``label_axis``).
       sample_weight: None, per-row weights of the leading shape (``[N]``, ``[N, 1]``, or
-        broadcastable), or per-cell weights shaped like ``y_score``. Finite and >= 0.
+        broadcastable; fewer dims than the leading shape are aligned on the left as in
+        Keras, so ``[N]`` weighs every time step of a sample), or per-cell weights shaped
+        like ``y_score``. Finite and >= 0.
       ignore_value: None, NaN or a number (not 0 or 1) marking missing labels.
       label_axis: the axis of ``y_score`` holding labels.
       multiclass: one-hot ``y_true`` of single-label multi-class data: keeps the argmax
@@ -409,11 +411,21 @@ def _check_class_ids(ids, row_observed, num_classes):
 
 
 def _one_hot_ids(labels, observed, num_classes):
-    """Class ids of one-hot rows (``multiclass=True``); rows with an ignored cell are ignored."""
+    """Class ids of one-hot rows (``multiclass=True``); a fully ignored row is left out, a
+    partly ignored one is refused (its class is unknown)."""
     if num_classes < 2:
         raise ValueError(
             "Expected at least 2 classes with `multiclass=True`; received 1 score column."
         )
+    if observed is not None:
+        partial = observed.any(axis=1) & ~observed.all(axis=1)
+        if np.any(partial):
+            raise ValueError(
+                "Expected every row of one-hot `y_true` with `multiclass=True` to be either fully "
+                f"observed or fully equal to `ignore_value`; received {int(partial.sum())} rows "
+                f"with some cells ignored (first: row {int(np.argmax(partial))}), whose class is "
+                "unknown. Set the whole row to `ignore_value` to leave the sample out, or pass "
+                "class ids [N] with scores [N, C].")
     rows = labels.sum(axis=1)
     check = rows if observed is None else rows[observed.all(axis=1)]
     if np.any(check != 1):
@@ -426,18 +438,25 @@ def _one_hot_ids(labels, observed, num_classes):
 
 
 def _cell_weights(sample_weight, layout, ndim, n_rows, num_labels):
-    w = np.asarray(sample_weight, dtype=np.float64)
+    try:
+        w = np.asarray(sample_weight, dtype=np.float64)
+    except (TypeError, ValueError) as e:
+        raise ValueError(
+            f"Expected `sample_weight` to hold numbers; received {type(sample_weight).__name__}: "
+            f"{e}") from None
     lead = layout.lead
     full = lead + (num_labels,)
-    if ndim > 1 and w.ndim == ndim and num_labels > 1 and w.shape[layout.label_axis] == num_labels:
-        w = _to_last(w, layout.label_axis)
-        per_cell = True
-    elif w.ndim == len(lead) + 1 and w.shape[-1] == num_labels and num_labels > 1:
-        per_cell = True
-    else:
+    if ndim > 1 and w.ndim == ndim:
+        w = _to_last(w, layout.label_axis)  # laid out like y_score: move its labels last too
+    per_cell = num_labels > 1 and w.ndim == len(lead) + 1 and w.shape[-1] == num_labels
+    if not per_cell:
         if w.ndim == len(lead) + 1 and w.shape[-1] == 1:
             w = w[..., 0]
-        per_cell = False
+        if 0 < w.ndim < len(lead):
+            # Fewer dims than the leading shape: aligned on the left, as Keras aligns
+            # sample weights ([N] weighs every time step of a sample; numpy's right-aligned
+            # broadcasting would weigh by time step when N == T).
+            w = w.reshape(w.shape + (1,) * (len(lead) - w.ndim))
     try:
         w = np.broadcast_to(w, full if per_cell else lead)
     except ValueError:

@@ -5,11 +5,15 @@ A tag written by tb_metrics_plugin holds, at every step, one 1-D tensor (format 
     [ tp (L*T) | fp (L*T) | support (L) | nan (L) | exact_match (T) | n (1)
       | observed (L) | out_of_range (L) | nan_positive (L)
       | categorical_correct, top1_positive, negative_rows (3)
-      | top_k_hits (K, single-label only) | confusion_matrix (C*C, single-label, optional) ]
+      | top_k_hits (K, single-label only) | confusion_matrix (C*C, single-label, optional)
+      | fn (L*T) | tn (L*T), weighted only ]
 
-row-major per label, with FN = support - TP and TN = observed - support - FP. Unweighted counts
-are int32 (int64 when a count exceeds 2**31-1, exact to 2**63-1), so a multi-label step costs
-8*L*T + 4*(5L + T + 4) bytes; single-label adds 4*(K + C*C). Weighted counts are float64. The
+row-major per label. Unweighted, FN = support - TP and TN = observed - support - FP exactly;
+counts are int32 (int64 when a count exceeds 2**31-1, exact to 2**63-1), so a multi-label step
+costs 8*L*T + 4*(5L + T + 4) bytes; single-label adds 4*(K + C*C). Weighted counts are float64
+and also store FN and TN: float sums rebuilt by subtraction would differ from the written ones
+in the last bits and could read back as -1e-9 (so a weighted step costs 32*L*T + O(L + T)
+bytes, and reads back bit for bit). The
 summary metadata (``plugin_name = "tb_metrics"``, ``data_class = DATA_CLASS_TENSOR``) carries
 versioned JSON with the thresholds, label names, ``from_logits``, weighting and layout; it is
 identical for every step of a tag (TensorBoard keeps only the first), so a tag's shape never
@@ -29,7 +33,8 @@ PLUGIN_NAME = "tb_metrics"
 PROTO_VERSION = 2
 LAYOUT_V1 = "tp,fp,support,nan,exact_match,n"
 LAYOUT = ("tp,fp,support,nan,exact_match,n,observed,out_of_range,nan_positive,"
-          "categorical_correct,top1_positive,negative_rows,top_k_hits,confusion_matrix")
+          "categorical_correct,top1_positive,negative_rows,top_k_hits,confusion_matrix,"
+          "weighted:fn,tn")
 _INT32_MAX = np.iinfo(np.int32).max
 
 
@@ -51,19 +56,22 @@ def content_dict(counts):
 def shape_differences(old, new):
     """What differs between two tags' content dicts (`content_dict`), as readable phrases."""
     out = []
+    other_version = old.get("version") != new.get("version")
+    if other_version:
+        # Fields one version lacks are no difference of their own: the version says it.
+        out.append(f"format version {old.get('version')} -> {new.get('version')}: the tag was "
+                   "written by another tb_metrics_plugin version")
     for key, what in (("thresholds", "thresholds"), ("label_names", "label names"),
                       ("from_logits", "from_logits"), ("weighted", "weighting"),
                       ("num_top_k", "single-label top-k"),
                       ("confusion_matrix", "confusion matrix"), ("sample_unit", "sample unit")):
         a, b = old.get(key), new.get(key)
-        if a == b:
+        if a == b or (other_version and (key not in old or key not in new)):
             continue
         if key in ("thresholds", "label_names") and isinstance(a, list) and isinstance(b, list):
             out.append(f"{len(a)} {what} -> {len(b)}" if len(a) != len(b) else f"{what} differ")
         else:
             out.append(f"{what} {a!r} -> {b!r}")
-    if old.get("version") != new.get("version") and not out:
-        out.append(f"format version {old.get('version')} -> {new.get('version')}")
     return out
 
 
@@ -131,12 +139,21 @@ def parse_plugin_metadata(content):
 
 
 def tensor_length(num_labels, num_thresholds, version=PROTO_VERSION, num_top_k=0,
-                  confusion_matrix=False):
+                  confusion_matrix=False, weighted=False):
     """Values in one step's tensor."""
     length = 2 * num_labels * num_thresholds + 2 * num_labels + num_thresholds + 1
     if version >= 2:
         length += 3 * num_labels + 3 + num_top_k + (num_labels ** 2 if confusion_matrix else 0)
+        if weighted:
+            length += 2 * num_labels * num_thresholds
     return length
+
+
+def meta_tensor_length(meta):
+    """Values in one step's tensor of a tag, from its parsed metadata."""
+    return tensor_length(len(meta["label_names"]), len(meta["thresholds"]),
+                         meta.get("version", 1), meta.get("num_top_k", 0),
+                         meta.get("confusion_matrix", False), bool(meta.get("weighted")))
 
 
 def counts_to_tensor(counts):
@@ -162,15 +179,18 @@ def counts_to_tensor(counts):
     if counts.confusion_matrix is not None:
         parts.append(counts.confusion_matrix.ravel())
     if counts.weighted:
+        parts += [counts.fn.ravel(), counts.tn.ravel()]
+    if counts.weighted:
         flat = np.concatenate([np.asarray(p, dtype=np.float64) for p in parts])
-        bad = np.isnan(flat) | (flat < 0)
+        bad = ~np.isfinite(flat) | (flat < 0)
     else:
         flat = np.concatenate([np.asarray(p, dtype=np.int64) for p in parts])
         bad = flat < 0
     if bad.any():
         raise ValueError(
-            f"Expected non-negative counts to write; received {int(bad.sum())} negative or NaN "
-            "values (a counter that wrapped?). Nothing was written.")
+            f"Expected non-negative counts to write; received {int(bad.sum())} negative or "
+            "non-finite values (a counter that wrapped, or a missing per-step sum?). Nothing "
+            "was written.")
     if counts.weighted or flat.max(initial=0) > _INT32_MAX:
         return flat
     return flat.astype(np.int32)
@@ -188,9 +208,10 @@ def tensor_to_counts(array, meta):
     version = meta.get("version", 1)
     num_k = meta.get("num_top_k", 0)
     has_cm = meta.get("confusion_matrix", False)
+    weighted = version >= 2 and bool(meta.get("weighted"))
     num_l, num_t = len(names), len(thresholds)
     array = np.asarray(array)
-    expected = tensor_length(num_l, num_t, version, num_k, has_cm)
+    expected = tensor_length(num_l, num_t, version, num_k, has_cm, weighted)
     if array.ndim != 1 or array.size != expected:
         raise ValueError(
             f"Expected a 1-D tb_metrics tensor of {expected} values for {num_l} labels x "
@@ -198,11 +219,15 @@ def tensor_to_counts(array, meta):
         )
     if array.dtype.kind == "f":
         dtype = np.float64
-    elif array.dtype.kind in "iu":
+    elif array.dtype.kind in "iu" and not weighted:
         dtype = np.int64
     else:
         raise ValueError(f"Expected a numeric tb_metrics tensor; received dtype {array.dtype}.")
     array = array.astype(dtype)
+    if dtype == np.float64 and not np.isfinite(array).all():
+        raise ValueError(
+            f"Refusing to read non-finite counts ({int((~np.isfinite(array)).sum())} NaN or "
+            "infinite values): the file is damaged (writers refuse them).")
     if (array < 0).any():
         raise ValueError(
             f"Refusing to read negative counts ({int((array < 0).sum())} values, min "
@@ -234,12 +259,27 @@ def tensor_to_counts(array, meta):
         if has_cm:
             extra["confusion_matrix"] = take(num_l * num_l).reshape(num_l, num_l)
         extra["sample_unit"] = meta.get("sample_unit", "samples")
+    if weighted:
+        fn = take(lt).reshape(num_l, num_t)
+        tn = take(lt).reshape(num_l, num_t)
+    else:
+        fn = support[:, None] - tp
+        tn = (observed - support)[:, None] - fp
+        if dtype == np.float64:
+            # Version 1 weighted sums, rebuilt by subtraction: rounding can leave -1e-16.
+            tol = 1e-9 * max(float(np.max(observed, initial=0.0)), 1.0)
+            fn = np.where((fn < 0) & (fn >= -tol), 0.0, fn)
+            tn = np.where((tn < 0) & (tn >= -tol), 0.0, tn)
+        if (fn < 0).any() or (tn < 0).any():
+            raise ValueError(
+                "Refusing to read negative counts: FN = support - TP or TN = observed - "
+                "support - FP is negative (the file is damaged or was edited).")
     return Counts(
         thresholds=thresholds,
         tp=tp,
         fp=fp,
-        tn=(observed - support)[:, None] - fp,
-        fn=support[:, None] - tp,
+        tn=tn,
+        fn=fn,
         exact_match=exact,
         n=n,
         nan=nan,
@@ -247,3 +287,15 @@ def tensor_to_counts(array, meta):
         from_logits=meta["from_logits"],
         **extra,
     )
+
+
+def preempt(steps, step):
+    """Drops the entries of ``steps`` (a dict in step order) at ``step`` and after it.
+
+    TensorBoard's rule for a step that comes again in a time series (its Rust loader's
+    "preemption"): a run restarted from a checkpoint at step s orphans what was written at s
+    and later. Used by `summary.read_counts` and the plugin so both agree under every loader.
+    """
+    if steps and step <= next(reversed(steps)):
+        for old in [s for s in steps if s >= step]:
+            del steps[old]

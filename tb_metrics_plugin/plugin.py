@@ -481,7 +481,13 @@ class MetricsPlugin(base_plugin.TBPlugin):
             except Exception as e:  # e.g. a tensor whose bytes do not match its shape
                 raise RequestError(409, f"Cannot read tag {s.tag!r} of run {s.run!r}: "
                                         f"{type(e).__name__}: {e}") from None
-            hit = [(d.step, d.wall_time, d.numpy) for d in data.get(s.run, {}).get(s.tag, [])]
+            # A step that comes again (a restarted run) drops the steps from it on, as the
+            # Rust loader does and `read_counts` does; the Python loader keeps them all.
+            by_step = {}
+            for d in data.get(s.run, {}).get(s.tag, []):
+                metadata.preempt(by_step, d.step)
+                by_step[d.step] = (d.step, d.wall_time, d.numpy)
+            hit = list(by_step.values())
             self._cache.put(key, hit, sum(getattr(a, "nbytes", 0) + 64 for _, _, a in hit), s.scope)
         return hit
 
@@ -494,7 +500,7 @@ class MetricsPlugin(base_plugin.TBPlugin):
     def _all_steps_downsample(self, s):
         """How many steps one read may ask for: every kept step, unless their tensors would
         pass the data provider's message limit (gRPC's 256 MiB for the Rust data server)."""
-        values = metadata.tensor_length(len(s.meta["label_names"]), len(s.meta["thresholds"]))
+        values = metadata.meta_tensor_length(s.meta)
         return max(1, min(self._downsample, READ_BUDGET_BYTES // (8 * values)))
 
     def _read_all(self, ctx, experiment, s, warnings):

@@ -13,6 +13,23 @@ Definitions (scikit-learn's, on the stored thresholds):
   score lies on a stored threshold. Otherwise they are the values of the binned scores: scores
   that fall into one bin count as tied, so ROC-AUC can differ by at most half the share of
   positive-negative pairs that share a bin, and AP by the precision lost within one bin.
+  Measured with 101 thresholds against scikit-learn on float32 scores (n = 20,000, 20 seeds,
+  ``python benchmarks/bench_binned_ranking.py``), largest |binned - exact|:
+
+  ==============================================================  ==========  ==========
+  scores                                                          ROC-AUC     AP
+  ==============================================================  ==========  ==========
+  separated: beta(5,2) vs beta(2,5), 30% positive                 1.0e-4      2.7e-3
+  overlapping: sigmoid(N(+-0.5, 1)), 10% positive                 1.5e-4      5.3e-3
+  confident: sigmoid(N(+-4, 1.5)), 50% positive                   1.0e-6      6.1e-6
+  rare label: sigmoid(N(-2 / -4, 1)), 1% positive                 4.3e-3      1.2e-2
+  collapsed: sigmoid(N(-6 / -7, 0.5)), 2% positive, all < 0.01    0.43        0.40
+  ==============================================================  ==========  ==========
+
+  Binned AP is biased low (ties within a bin cost precision); both are close whenever the
+  scores spread over several bins, and meaningless when they collapse into one (the score
+  histogram shows it): pass finer thresholds near 0 (e.g. ``numpy.geomspace``) for such
+  labels.
 * A label without positives (or, for ROC, without negatives) is NaN and left out of ``macro``
   and ``weighted``; ``micro`` pools every cell, as scikit-learn's ``average="micro"``.
 
@@ -120,17 +137,22 @@ def score_histogram(counts):
     NaN scores are in no bin (they are in ``counts.nan``). In files that predate
     ``nan_positive`` a label's NaN cells cannot be split by class and stay in bin 0.
     """
-    def hist(reach, total):
-        first = total[:, None] - reach[:, :1]
+    def hist(reach, below, nan):
+        # below: cells under t_0 (FN or TN at t_0), NaN cells included; they are taken out.
+        first = below[:, None] - nan[:, None]
+        if first.dtype.kind == "f":
+            # weighted: NaN weights were summed apart, so an emptied bin can read -1e-16
+            first = np.maximum(first, 0.0)
         inner = reach[:, :-1] - reach[:, 1:]
         return np.concatenate([first, inner, reach[:, -1:]], axis=1)
 
-    support = counts.support
-    negatives = counts.fp[:, 0] + counts.tn[:, 0]
+    nan_pos = np.zeros_like(counts.nan)
+    nan_neg = nan_pos
     if counts.nan_positive is not None:
-        support = support - counts.nan_positive
-        negatives = negatives - (counts.nan - counts.nan_positive)
-    return hist(counts.tp, support), hist(counts.fp, negatives)
+        nan_pos = counts.nan_positive
+        nan_neg = counts.nan - counts.nan_positive
+    return (hist(counts.tp, counts.fn[:, 0], nan_pos),
+            hist(counts.fp, counts.tn[:, 0], nan_neg))
 
 
 def reliability(counts, average=None):

@@ -187,7 +187,9 @@ def read_counts(path, tag=None):
       path: a run directory (e.g. ``logs/run1/validation``) or one event file.
       tag: only this tag, when given.
 
-    A step written twice (a restarted run) keeps the value written last. As in TensorBoard, a
+    A step that comes again (a run restarted from a checkpoint) drops the steps from it on that
+    were written before, as TensorBoard's default loader does ("preemption": they are orphans
+    of the crashed run), and the plugin does under every loader. As in TensorBoard, a
     tag's first metadata (in file order) describes all its steps: steps written with another
     shape (by an older version, before writers refused it) are skipped with a logged warning,
     as the plugin skips them. Events that are not ours are ignored; ours that cannot be decoded
@@ -220,12 +222,14 @@ def read_counts(path, tag=None):
                 meta = meta_by_tag.get(value.tag)
                 if meta is None or not value.HasField("tensor"):
                     continue
+                steps = found.setdefault(value.tag, {})
+                metadata.preempt(steps, event.step)
                 source, differs = file_meta.get(value.tag, (None, []))
                 if source == filename and differs:
                     logger.warning("Skipping %s step %d in %s: written with another shape (%s) "
                                    "than the tag's first step", value.tag, event.step, filename,
                                    "; ".join(differs))
-                    continue
+                    continue  # it still preempted: the plugin sees it in TensorBoard's data
                 array = tensor_util.make_ndarray(value.tensor)
                 try:
                     counts = metadata.tensor_to_counts(array, meta)
@@ -234,5 +238,7 @@ def read_counts(path, tag=None):
                         raise ValueError(f"{filename}: tag {value.tag!r} step {event.step}: {e}") from None
                     logger.warning("Skipping %s step %d in %s: %s", value.tag, event.step, filename, e)
                     continue
-                found.setdefault(value.tag, {})[event.step] = counts
-    return {t: sorted(steps.items()) for t, steps in sorted(found.items())}
+                steps[event.step] = counts
+    out = {t: sorted(steps.items()) for t, steps in sorted(found.items())}
+    return {t: steps for t, steps in out.items() if steps}
+

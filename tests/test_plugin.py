@@ -334,8 +334,9 @@ def test_sampling_hints(logdir, hint, expected_downsample, kept):
 
 
 def test_reads_of_every_step_stay_within_the_message_budget(logdir, monkeypatch):
-    # Each step of the 4-label x 11-threshold tags has 2*4*11 + 2*4 + 11 + 1 = 108 values.
-    monkeypatch.setattr(plugin, "READ_BUDGET_BYTES", 8 * 108 * 5)
+    # Each step of the 4-label x 11-threshold tags has 2*4*11 + 5*4 + 11 + 1 + 3 = 123 values.
+    assert metadata.tensor_length(4, 11) == 123
+    monkeypatch.setattr(plugin, "READ_BUDGET_BYTES", 8 * 123 * 5)
     b = Board(logdir[0], hints={"tb_metrics": 0})
     heat = _impl(b, "heatmap", run="exp/train", tag=TAG, threshold=0.5)
     assert len(heat["steps"]) == 5 and heat["steps"][-1] == NUM_STEPS - 1
