@@ -76,6 +76,5 @@ setuptools.setup(
     classifiers=[
         "Framework :: TensorFlow",
         "Programming Language :: Python :: 3",
-        "License :: OSI Approved :: Apache Software License",
     ],
 )
