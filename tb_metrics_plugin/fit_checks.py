@@ -21,8 +21,8 @@ import inspect
 
 import numpy as np
 
-__all__ = ["loss_from_logits", "losses_by_output", "metric_output", "loss_mismatch_message",
-           "nan_message"]
+__all__ = ["loss_from_logits", "loss_is_softmax", "loss_name", "losses_by_output",
+           "metric_output", "loss_mismatch_message", "nan_message"]
 
 
 def loss_from_logits(loss):
@@ -107,36 +107,69 @@ def metric_output(metric):
     return None
 
 
+def loss_name(loss):
+    """A loss' name for messages: the string, the object's ``name``, or the function's name."""
+    if isinstance(loss, str):
+        return loss
+    func = getattr(loss, "func", None)  # functools.partial
+    return (getattr(loss, "name", None) or getattr(loss, "__name__", None)
+            or getattr(func, "__name__", None) or type(loss).__name__)
+
+
+def loss_is_softmax(loss):
+    """Whether ``loss`` applies a softmax across the labels (categorical cross-entropies,
+    sparse or not, focal or not) rather than a sigmoid per label."""
+    names = (loss_name(loss), type(loss).__name__, getattr(getattr(loss, "fn", None), "__name__",
+                                                             ""))
+    return any("categorical" in str(n).lower() for n in names)
+
+
 def loss_mismatch_message(model, metric):
     """The warning for a loss and a `ThresholdCounts` that read one output differently, or None.
 
     Example: ``loss=BinaryCrossentropy(from_logits=True)`` with ``ThresholdCounts()`` (which
     reads probabilities) counts logits as probabilities: every count at a threshold is wrong.
+    A categorical loss with ``from_logits=True`` (softmax logits) warns whatever the metric's
+    ``from_logits``: ``from_logits=True`` reads each score as a *sigmoid* logit, which is not its
+    softmax probability, so the fix is a softmax on the model's output.
     """
     losses = losses_by_output(model)
     output = metric_output(metric)
     loss = losses.get(output, losses.get(None))
     loss_logits = loss_from_logits(loss)
-    if loss_logits is None or bool(metric.from_logits) == loss_logits:
+    softmax = loss_logits is not None and loss_is_softmax(loss)
+    if loss_logits is None or (bool(metric.from_logits) == loss_logits and not (
+            softmax and loss_logits)):
         return None
     where = f" of output {output!r}" if output is not None else ""
-    loss_name = loss if isinstance(loss, str) else getattr(
-        loss, "name", None) or getattr(loss, "__name__", None) or type(loss).__name__
+    name, tag = loss_name(loss), metric.log_name
+    if softmax and loss_logits:
+        reading = ("as sigmoid logits (from_logits=True), which are not the softmax "
+                   "probabilities" if metric.from_logits else
+                   "as probabilities (from_logits=False)")
+        return (
+            f"The loss{where} ({name}) reads the model's outputs as softmax logits "
+            f"(from_logits=True), but ThresholdCounts {tag!r} reads them {reading}: every count "
+            "at a probability threshold would be wrong. Expected softmax probabilities: end "
+            "the model with activation='softmax' and give the loss from_logits=False. (Argmax "
+            "numbers, categorical accuracy, the confusion matrix and top-k, are right either way.)"
+        )
     if loss_logits:
         return (
-            f"The loss{where} ({loss_name}) reads the model's outputs as logits "
-            f"(from_logits=True), but ThresholdCounts {metric.log_name!r} reads them as "
+            f"The loss{where} ({name}) reads the model's outputs as logits "
+            f"(from_logits=True), but ThresholdCounts {tag!r} reads them as "
             "probabilities (from_logits=False): it would compare logits with probability "
             "thresholds, and every count at a threshold would be wrong. Expected the same "
-            f"reading; pass ThresholdCounts(from_logits=True)."
+            "reading; pass ThresholdCounts(from_logits=True)."
         )
+    fix = "" if softmax else (", or give the loss from_logits=True if the model outputs logits "
+                              "(no sigmoid on the last layer)")
     return (
-        f"The loss{where} ({loss_name}) reads the model's outputs as probabilities "
-        f"(from_logits=False), but ThresholdCounts {metric.log_name!r} reads them as logits "
+        f"The loss{where} ({name}) reads the model's outputs as probabilities "
+        f"(from_logits=False), but ThresholdCounts {tag!r} reads them as logits "
         "(from_logits=True): it would apply the logit of each threshold to probabilities, and "
         "every count at a threshold would be wrong. Expected the same reading; pass "
-        "ThresholdCounts(from_logits=False), or give the loss from_logits=True if the model "
-        "outputs logits (no sigmoid or softmax on the last layer)."
+        f"ThresholdCounts(from_logits=False){fix}."
     )
 
 

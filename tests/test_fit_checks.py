@@ -87,6 +87,34 @@ def test_mismatch_per_output(metric, loss, expect):
         assert f"ThresholdCounts({fix})" in message
 
 
+@pytest.mark.parametrize("loss, metric_logits, expect", [
+    (keras.losses.SparseCategoricalCrossentropy(from_logits=True), False, "as probabilities"),
+    (keras.losses.SparseCategoricalCrossentropy(from_logits=True), True, "sigmoid logits"),
+    (keras.losses.CategoricalCrossentropy(from_logits=True), True, "sigmoid logits"),
+    (keras.losses.CategoricalFocalCrossentropy(from_logits=True), False, "as probabilities"),
+    (functools.partial(keras.losses.categorical_crossentropy, from_logits=True), True,
+     "sigmoid logits"),
+    (keras.losses.SparseCategoricalCrossentropy(), False, None),
+    ("sparse_categorical_crossentropy", True, "ThresholdCounts(from_logits=False)."),
+])
+def test_softmax_logits_need_a_softmax_output(loss, metric_logits, expect):
+    # from_logits=True reads a score as a sigmoid logit: right for BinaryCrossentropy's logits,
+    # wrong for a softmax's, so the fix for softmax logits is a softmax on the output.
+    model = _model([("only", 3)])
+    model.compile(loss=loss)
+    message = fit_checks.loss_mismatch_message(
+        model, _metric("threshold_counts", from_logits=metric_logits))
+    if expect is None:
+        assert message is None
+        return
+    assert expect in message
+    if fit_checks.loss_from_logits(loss):
+        assert "activation='softmax'" in message and "softmax logits" in message
+        assert "ThresholdCounts(from_logits=True)" not in message
+    else:
+        assert "sigmoid" not in message  # no advice to read logits through a sigmoid
+
+
 def test_metric_output():
     assert fit_checks.metric_output(_metric("threshold_counts")) is None
     assert fit_checks.metric_output(_metric("tags_threshold_counts")) == "tags"
