@@ -1,14 +1,18 @@
 # make test : create .venv, install everything the tests need, run pytest and node --test.
 # make demo : train the demo models, write runs to demo_logs/, serve TensorBoard on 127.0.0.1:6006.
+#             Its own, smaller venv (.venv-demo: the package with Keras and tensorflow-cpu, no
+#             test tools, no PyTorch or JAX); DEMO_VENV=.venv reuses the test venv instead.
 # make demo-train (or make demo SERVE=0) : the same without serving.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+DEMO_VENV ?= .venv-demo
+DEMO_BIN := $(DEMO_VENV)/bin
 PORT ?= 6006
 LOGDIR ?= demo_logs
 PYTEST_ARGS ?=
 
-.PHONY: test venv chromium pytest nodetest demo demo-train bench clean
+.PHONY: test venv demo-venv chromium pytest nodetest demo demo-train bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,12 +21,26 @@ $(BIN)/python:
 # Reinstall when setup.py changes. The backend tests also run Keras on JAX and PyTorch (CPU).
 # TORCH pins the CPU build (a plain `torch` from PyPI is a multi-GB CUDA build).
 TORCH ?= torch==2.13.0
-$(VENV)/.installed: setup.py | $(BIN)/python
+$(VENV)/.installed: setup.py pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e ".[tensorflow,test]"
 	$(BIN)/python -m pip install -q "$(TORCH)" jax
 	touch $@
 
 venv: $(VENV)/.installed
+
+# The demo needs Keras and TensorFlow only. (When DEMO_VENV is the test venv, the rule below
+# adds nothing it lacks: `[tensorflow]` is part of what the tests install.)
+ifneq ($(DEMO_VENV),$(VENV))
+$(DEMO_BIN)/python:
+	$(PYTHON) -m venv $(DEMO_VENV)
+	$(DEMO_BIN)/python -m pip install -q --upgrade pip
+endif
+
+$(DEMO_VENV)/.demo-installed: setup.py pyproject.toml | $(DEMO_BIN)/python
+	$(DEMO_BIN)/python -m pip install -q -e ".[tensorflow]"
+	touch $@
+
+demo-venv: $(DEMO_VENV)/.demo-installed
 
 # Debian's Chromium drives the browser tests (Playwright cannot download its own here).
 chromium:
@@ -39,19 +57,19 @@ nodetest:
 
 test: pytest nodetest
 
-demo-train: venv
-	$(BIN)/python -m demo.train --logdir $(LOGDIR)
+demo-train: demo-venv
+	$(DEMO_BIN)/python -m demo.train --logdir $(LOGDIR)
 
 # SERVE=0 trains without serving (same as `make demo-train`).
 SERVE ?= 1
 demo: demo-train
 ifeq ($(SERVE),1)
 	@echo "Serving TensorBoard with both runs: http://127.0.0.1:$(PORT)/#tb_metrics  (Ctrl+C stops it)"
-	$(BIN)/tensorboard --logdir $(LOGDIR) --host 127.0.0.1 --port $(PORT) --samples_per_plugin=tb_metrics=0
+	$(DEMO_BIN)/tensorboard --logdir $(LOGDIR) --host 127.0.0.1 --port $(PORT) --samples_per_plugin=tb_metrics=0
 endif
 
 bench: venv
 	$(BIN)/python benchmarks/bench_keras_metric.py
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache .hypothesis
+	rm -rf $(VENV) $(DEMO_VENV) *.egg-info build dist .pytest_cache .hypothesis

@@ -6,15 +6,28 @@ import setuptools
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def _frontend_files():
-    """Every file under frontend/, shipped inside the package as tb_metrics_plugin/frontend/."""
-    out = []
-    root = os.path.join(HERE, "frontend")
-    for dirpath, _, files in os.walk(root):
-        for name in files:
-            out.append(os.path.relpath(os.path.join(dirpath, name), root))
-    return sorted(out)
-
+# The dashboard's files, listed one by one: the wheel ships these and nothing else that happens
+# to lie under frontend/ (editor swap files, caches, node_modules). A new frontend file goes
+# here too; tests/test_packaging.py fails, naming the file, when a tracked one is missing.
+FRONTEND_FILES = [
+    "api.js",
+    "app.js",
+    "calc.js",
+    "dom.js",
+    "format.js",
+    "index.js",
+    "state.js",
+    "style.js",
+    "vendor/uPlot-1.6.32.esm.js",
+    "vendor/uPlot-1.6.32.min.css",
+    "vendor/uPlot-LICENSE",
+    "views/chart.js",
+    "views/compare.js",
+    "views/explorer.js",
+    "views/help.js",
+    "views/labels.js",
+    "views/table.js",
+]
 
 with open(os.path.join(HERE, "README.md"), encoding="utf-8") as f:
     LONG_DESCRIPTION = f.read()
@@ -32,18 +45,27 @@ setuptools.setup(
     python_requires=">=3.9",
     packages=["tb_metrics_plugin", "tb_metrics_plugin.frontend"],
     package_dir={"tb_metrics_plugin.frontend": "frontend"},
-    package_data={"tb_metrics_plugin.frontend": _frontend_files()},
-    install_requires=["keras>=3", "tensorboard>=2.16", "numpy>=1.23", "protobuf>=3.20"],
+    package_data={"tb_metrics_plugin.frontend": FRONTEND_FILES},
+    include_package_data=False,
+    # The numpy API, the summaries and the TensorBoard plugin need no Keras: a TensorBoard host
+    # or a PyTorch / JAX loop installs the core; Keras users add an extra.
+    install_requires=["tensorboard>=2.16", "numpy>=1.23", "protobuf>=3.20"],
     extras_require={
-        # TensorFlow is Keras' default backend. GPU users keep their own `tensorflow`;
-        # CI and CPU-only users take `tensorflow-cpu`.
-        "tensorflow": ["tensorflow-cpu>=2.16"],
+        # ThresholdCounts and CountsCallback, on whichever backend Keras finds installed.
+        "keras": ["keras>=3"],
+        # TensorFlow is Keras' default backend. GPU users keep their own `tensorflow` and take
+        # `[keras]`; CI, the demo and CPU-only users take `tensorflow-cpu`.
+        "tensorflow": ["keras>=3", "tensorflow-cpu>=2.16"],
         "test": [
             "pytest>=7",
             "pytest-timeout",
             "scikit-learn>=1.3",
             "hypothesis>=6",
             "playwright>=1.40",
+            # tests/test_packaging.py builds the wheel offline (--no-build-isolation), and
+            # Python 3.12's venvs come without setuptools.
+            "setuptools>=64",
+            "wheel",
         ],
     },
     entry_points={
@@ -55,6 +77,5 @@ setuptools.setup(
     classifiers=[
         "Framework :: TensorFlow",
         "Programming Language :: Python :: 3",
-        "License :: OSI Approved :: Apache Software License",
     ],
 )

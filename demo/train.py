@@ -4,7 +4,8 @@
 
 Runs (each with train/ and validation/ as keras.callbacks.TensorBoard lays them out):
 
-* ``bce``      plain binary cross-entropy on logits: ~97% accuracy, recall near zero at 0.5;
+* ``bce``      plain binary cross-entropy on logits: ~97% binary accuracy (correct cells, the
+               all-negative baseline), recall near zero at 0.5;
 * ``weighted`` the same model with positives weighted 10x in the loss: the dashboard shows
                how the weighted loss and per-label thresholds recover recall and F1.
 """

@@ -35,12 +35,24 @@ _EXPORTS = {
 
 __all__ = sorted(_EXPORTS)
 
+_NEEDS_KERAS = ("keras_metric", "callback")  # the `[keras]` extra
+
 
 def __getattr__(name):
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'tb_metrics_plugin' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    try:
+        imported = importlib.import_module(f"{__name__}.{module}")
+    except ImportError as e:
+        if module in _NEEDS_KERAS and (e.name or "").split(".")[0] == "keras":
+            raise ImportError(
+                f"tb_metrics_plugin.{name} needs Keras 3, which is not installed: "
+                "pip install 'tb_metrics_plugin[keras]' (or '[tensorflow]' for Keras with "
+                f"TensorFlow on CPU). The numpy API needs no Keras. Received: {e}"
+            ) from e
+        raise
+    value = getattr(imported, name)
     globals()[name] = value
     return value
 

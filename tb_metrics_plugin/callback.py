@@ -12,6 +12,13 @@ callbacks just before that reset. So the train counts are read in ``on_test_begi
 validation (no validation data, or ``validation_freq`` skips the epoch) the train counts are
 read at ``on_epoch_end`` and nothing is written to ``validation``.
 
+Nothing wrong passes silently (`tb_metrics_plugin.fit_checks`): a ``UserWarning``, once per tag,
+when the loss and the metric read an output differently (``from_logits``), when the counts read
+scores outside [0, 1] as probabilities, and when NaN scores were counted. A tag's shape is fixed
+(`CountsWriter`): a metric with other thresholds, labels or ``from_logits`` writing into a
+``log_dir`` that already holds the tag (a restart after recompiling) raises ``ValueError``
+before anything is written, with the fix (a new ``log_dir`` or metric name).
+
 Multi-worker training (``tf.distribute.MultiWorkerMirroredStrategy`` with ``TF_CONFIG``, JAX or
 PyTorch multi-process): every worker reads the counts (reading a summed variable is a collective
 that all workers must join) but only the chief writes: the task of type ``chief``, or worker 0
@@ -19,9 +26,12 @@ when the cluster has no chief; process 0 on JAX and PyTorch.
 """
 import json
 import os
+import warnings
 
 import keras
 
+from tb_metrics_plugin import fit_checks
+from tb_metrics_plugin.counting import out_of_range_message
 from tb_metrics_plugin.keras_metric import ThresholdCounts
 from tb_metrics_plugin.summary import CountsWriter
 
@@ -128,7 +138,14 @@ class CountsCallback(keras.callbacks.Callback):
 
     Raises:
       ValueError: during ``fit``, when the model has no `ThresholdCounts` (the message shows the
-        line to add to ``compile``), or when two of them would write the same tag.
+        line to add to ``compile``), when two of them would write the same tag, or when a tag
+        already in ``log_dir`` was written with another shape (thresholds, labels,
+        ``from_logits``, weighting): a tag's shape never changes.
+
+    Warns:
+      UserWarning: once per tag, when the model's loss reads the metric's output as logits and
+        the metric as probabilities (or the other way round); when ``from_logits=False`` counts
+        scores outside [0, 1]; when NaN scores were counted.
 
     Example::
 
@@ -162,6 +179,7 @@ class CountsCallback(keras.callbacks.Callback):
         self._batches_before_epoch = 0
         self._batches_in_epoch = 0
         self._last_batch_step = 0
+        self._warned = set()  # (kind, tag): each warning once per tag
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -191,15 +209,48 @@ class CountsCallback(keras.callbacks.Callback):
         sync = getattr(self.model, "jax_state_sync", None)
         if callable(sync):
             sync()
-        return {m.log_name: m.counts() for m in self._metrics() if m.built_state}
+        out = {}
+        for metric in self._metrics():
+            if metric.built_state:
+                if self._chief:
+                    self._warn_once("loss", metric.log_name,
+                                    fit_checks.loss_mismatch_message(self.model, metric))
+                out[metric.log_name] = metric.counts()
+        return out
+
+    def _warn_once(self, kind, tag, message):
+        if message and (kind, tag) not in self._warned:
+            self._warned.add((kind, tag))
+            warnings.warn(message, UserWarning, stacklevel=2)
+
+    def _check_counts(self, subdir, tag, counts):
+        where = f" in tag {tag!r} ({os.path.join(self.log_dir, subdir)})"
+        self._warn_once("out_of_range", tag, out_of_range_message(counts, where))
+        self._warn_once("nan", tag, fit_checks.nan_message(counts, where))
 
     def _write(self, subdir, counts_by_tag, step, suffix=""):
         if not self._chief or not counts_by_tag:
             return
         writer = self._writer(subdir)
         for tag, counts in counts_by_tag.items():
-            writer.write(tag + suffix, counts, step)
+            self._check_counts(subdir, tag, counts)
+            try:
+                writer.write(tag + suffix, counts, step)
+            except ValueError as e:
+                self._close_writers()  # nothing half-written stays open
+                raise ValueError(
+                    f"CountsCallback cannot write {tag + suffix!r} to "
+                    f"{os.path.join(self.log_dir, subdir)!r}: {e} With CountsCallback: give it a "
+                    "new log_dir for a model whose ThresholdCounts changed (thresholds, "
+                    "label_names, from_logits, weighted), or give the metric a new name, "
+                    "ThresholdCounts(name=...)."
+                ) from e
         writer.flush()
+
+    def _close_writers(self):
+        writers, self._writers = self._writers, {}
+        for writer in writers.values():
+            writer.close()
 
     # -- Keras hooks -------------------------------------------------------------------------
 
@@ -240,6 +291,4 @@ class CountsCallback(keras.callbacks.Callback):
 
     def on_train_end(self, logs=None):
         self._in_fit = False
-        for writer in self._writers.values():
-            writer.close()
-        self._writers = {}
+        self._close_writers()

@@ -310,3 +310,150 @@ def test_two_metrics_with_one_name_on_one_output_are_refused(tmp_path, data):
     with pytest.raises(ValueError, match=r"Give each its own name"):
         model.fit(data["x"], data["y20"], epochs=1, verbose=0,
                   callbacks=[tbm.CountsCallback(tmp_path)])
+
+
+# -- nothing silent: warnings once per tag, a tag's shape is fixed -------------------------------
+
+
+class _Recorded:
+    """Records every warning raised in the block (each one, not once per location)."""
+
+    def __enter__(self):
+        import warnings
+
+        self._catch = warnings.catch_warnings(record=True)
+        self.records = self._catch.__enter__()
+        warnings.simplefilter("always")
+        return self
+
+    def __exit__(self, *exc):
+        self._catch.__exit__(*exc)
+
+    def matching(self, text):
+        return [str(r.message) for r in self.records
+                if issubclass(r.category, UserWarning) and text in str(r.message)]
+
+
+LOGITS_LOSS = "reads the model's outputs as logits"
+PROBS_LOSS = "reads the model's outputs as probabilities"
+OUT_OF_RANGE = "lie outside [0, 1]"
+NAN = "NaN score"
+
+
+def test_logits_read_as_probabilities_warn_once_per_tag(tmp_path, data):
+    # The seed-001 fault: a logits model, a BCE(from_logits=True) loss, the metric's default
+    # from_logits=False. Three epochs with validation read the counts six times: each warning
+    # comes once, with the share of out-of-range scores and the fix.
+    model = frozen(mlp(6, 20), keras.losses.BinaryCrossentropy(from_logits=True),
+                   [tbm.ThresholdCounts()])
+    with _Recorded() as rec:
+        model.fit(data["x"], data["y20"], validation_data=(data["xv"], data["yv20"]),
+                  epochs=3, batch_size=64, verbose=0, callbacks=[tbm.CountsCallback(tmp_path)])
+    (mismatch,) = rec.matching(LOGITS_LOSS)
+    assert "ThresholdCounts(from_logits=True)" in mismatch and "'threshold_counts'" in mismatch
+    (oor,) = rec.matching(OUT_OF_RANGE)
+    with pytest.warns(UserWarning, match=r"lie outside \[0, 1\]"):  # the numpy API warns too
+        train = M.confusion_counts(data["y20"], model.predict(data["x"], verbose=0))
+    share = train.out_of_range_share()
+    assert 0.2 < share < 1  # a Dense layer's logits: many outside [0, 1]
+    assert f"{100 * share:.3g}% of the scores in tag 'threshold_counts'" in oor
+    assert "from_logits=True" in oor and str(tmp_path / "train") in oor
+    assert not rec.matching(NAN) and not rec.matching(PROBS_LOSS)
+    # warned, not refused: every epoch was written, counted as the metric was told
+    assert_written(tmp_path, 3, train)
+
+
+def test_probabilities_read_as_logits_warn_once(tmp_path, data):
+    y = (data["rng"].random(192) < 0.3).astype(F32)
+    model = frozen(mlp(6, 1, "sigmoid"), "binary_crossentropy",
+                   [tbm.ThresholdCounts(from_logits=True)])
+    with _Recorded() as rec:
+        model.fit(data["x"], y, validation_data=(data["xv"], y[:80]), epochs=2, batch_size=64,
+                  verbose=0, callbacks=[tbm.CountsCallback(tmp_path)])
+    (mismatch,) = rec.matching(PROBS_LOSS)
+    assert "binary_crossentropy" in mismatch and "ThresholdCounts(from_logits=False)" in mismatch
+    assert not rec.matching(OUT_OF_RANGE) and not rec.matching(LOGITS_LOSS)
+
+
+def test_matching_loss_and_metric_warn_nothing(tmp_path, data):
+    model = frozen(mlp(6, 20), keras.losses.BinaryCrossentropy(from_logits=True),
+                   [tbm.ThresholdCounts(from_logits=True)])
+    with _Recorded() as rec:
+        model.fit(data["x"], data["y20"], validation_data=(data["xv"], data["yv20"]),
+                  epochs=2, batch_size=64, verbose=0, callbacks=[tbm.CountsCallback(tmp_path)])
+    ours = [str(r.message) for r in rec.records
+            if "from_logits" in str(r.message) or NAN in str(r.message)]
+    assert not ours
+
+
+def test_multi_output_mismatch_names_the_output(tmp_path, data):
+    rng = data["rng"]
+    ya = (rng.random((192, 5)) < 0.3).astype(F32)
+    yb = rng.integers(0, 3, 192)
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((6,))
+    hidden = keras.layers.Dense(8, activation="relu")(inputs)
+    model = keras.Model(inputs, {
+        "tags": keras.layers.Dense(5, name="tags")(hidden),
+        "kind": keras.layers.Dense(3, activation="softmax", name="kind")(hidden),
+    })
+    frozen(model, {"tags": keras.losses.BinaryCrossentropy(from_logits=True),
+                   "kind": "sparse_categorical_crossentropy"},
+           {"tags": [tbm.ThresholdCounts(from_logits=True)],
+            "kind": [tbm.ThresholdCounts(from_logits=True)]})
+    with _Recorded() as rec:
+        model.fit(data["x"], {"tags": ya, "kind": yb}, epochs=2, batch_size=64, verbose=0,
+                  callbacks=[tbm.CountsCallback(tmp_path)])
+    (mismatch,) = rec.matching(PROBS_LOSS)
+    assert "output 'kind'" in mismatch and "'kind_threshold_counts'" in mismatch
+    assert not rec.matching(LOGITS_LOSS) and not rec.matching(OUT_OF_RANGE)
+
+
+def test_nan_scores_warn_once_with_how_many_and_where(tmp_path, data):
+    # NaN inputs make every score of their rows NaN (one Dense layer: a ReLU would turn NaN into
+    # 0); the model is not trainable, so the NaN loss changes nothing and the counts stay known.
+    x = data["x"].copy()
+    x[[3, 50, 100]] = np.nan
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(20, activation="sigmoid")])
+    model.trainable = False
+    frozen(model, "binary_crossentropy", [tbm.ThresholdCounts()])
+    with _Recorded() as rec:
+        model.fit(x, data["y20"], epochs=3, batch_size=64, verbose=0,
+                  callbacks=[tbm.CountsCallback(tmp_path)])
+    (nan,) = rec.matching(NAN)
+    assert nan.startswith("60 NaN scores were counted in tag 'threshold_counts'")
+    assert "on 20 labels: 0 (3), 1 (3), 2 (3), 3 (3), 4 (3) and 15 more" in nan
+    assert "never positive" in nan
+    want = M.confusion_counts(data["y20"], model.predict(x, verbose=0))
+    assert want.nan.tolist() == [3] * 20
+    assert_written(tmp_path, 3, want)
+    assert not rec.matching(OUT_OF_RANGE)
+
+
+def test_changed_thresholds_after_a_restart_are_refused_before_writing(tmp_path, data):
+    # A model recompiled with other thresholds, writing into the same log_dir (as after a
+    # restart: a new callback, a new writer that reads the tag's shape from the files).
+    def fit(thresholds, epochs):
+        model = frozen(mlp(6, 20), keras.losses.BinaryCrossentropy(from_logits=True),
+                       [tbm.ThresholdCounts(thresholds=thresholds, from_logits=True)])
+        model.fit(data["x"], data["y20"], validation_data=(data["xv"], data["yv20"]),
+                  epochs=epochs, batch_size=64, verbose=0,
+                  callbacks=[tbm.CountsCallback(tmp_path)])
+        return model
+
+    model = fit(11, 2)
+    files = {sub: sorted(os.listdir(tmp_path / sub)) for sub in ("train", "validation")}
+    with pytest.raises(ValueError) as info:
+        fit(21, 2)
+    message = str(info.value)
+    assert "'threshold_counts'" in message and str(tmp_path / "train") in message
+    assert "11 thresholds -> 21" in message and "a new log_dir" in message
+    assert "ThresholdCounts(name=...)" in message
+    # nothing of the second fit was written: no new file, the first fit's steps read back
+    assert {sub: sorted(os.listdir(tmp_path / sub)) for sub in files} == files
+    want = M.confusion_counts(data["y20"], model.predict(data["x"], verbose=0), thresholds=11,
+                              from_logits=True)
+    assert_written(tmp_path, 2, want)
+    # the same shape into the same log_dir is fine (a resumed run appends)
+    fit(11, 1)

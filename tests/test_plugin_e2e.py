@@ -5,6 +5,7 @@ stopped by pid."""
 import json
 import os
 import random
+import time
 from urllib.parse import quote
 
 import numpy as np
@@ -265,3 +266,87 @@ def test_live_update(servers, logs):
             message=f"{name} to serve the new step")
         assert got == _norm(serialize.explorer_json(new, 1, 7001.0))
         assert server.get_json(f"{P}/steps", run="live", tag=TAG)["steps"] == [0, 1]
+
+
+# -- two live event files per run: keras.callbacks.TensorBoard and CountsCallback ---------------
+#
+# Both callbacks write log_dir/train and log_dir/validation, each to its own event file. The
+# default (Rust) loader reads every event file of a run at each reload. TensorBoard's Python
+# loader (--load_fast=false) follows one file at a time: it reads the lexicographically first,
+# moves to the next once one exists, and never reads the earlier file again (DirectoryWatcher),
+# so one of the two callbacks' data stops updating; --reload_multifile=true makes it poll every
+# file written to in the last --reload_multifile_inactive_secs (default one day).
+
+TWO_WRITERS = {
+    "rust": [],
+    "python_multifile": ["--load_fast=false", "--reload_multifile=true"],
+    "python_single_file": ["--load_fast=false"],  # TensorBoard's default for the Python loader
+}
+LIVE = ("rust", "python_multifile")
+EPOCHS = 3
+
+
+def _latest(server):
+    """{run: (last scalar step of epoch_loss, last step of our counts)} for train, validation."""
+    tags = server.get_json(f"{P}/tags")
+    out = {}
+    for run in ("train", "validation"):
+        try:
+            points = server.get_json("/data/plugin/scalars/scalars", run=run, tag="epoch_loss")
+            scalar = max(step for _, step, _ in points)
+        except RuntimeError:
+            scalar = None
+        counts = tags.get(run, {}).get("threshold_counts", {}).get("max_step")
+        out[run] = (scalar, counts)
+    return out
+
+
+@pytest.mark.slow
+def test_keras_tensorboard_and_counts_stay_live_in_one_run_directory(tmp_path):
+    from tests._subprocess_scripts import launch
+
+    log_dir, control = tmp_path / "logs", tmp_path / "control"
+    log_dir.mkdir()
+    control.mkdir()
+    servers = {name: TensorBoardServer(log_dir, "--reload_interval=1", *flags).start()
+               for name, flags in TWO_WRITERS.items()}
+    fit = None
+    try:
+        for server in servers.values():
+            server.wait_ready()
+        fit = launch.start("fit_two_writers.py", [log_dir, control, EPOCHS], log_dir=tmp_path)
+        seen_single = []
+        for epoch in range(EPOCHS):
+            want = {"train": (epoch, epoch), "validation": (epoch, epoch)}
+            for name in LIVE:  # both the scalars and the counts show this epoch
+                wait_until(lambda: _latest(servers[name]) == want, timeout=120,
+                           message=f"{name} to show epoch {epoch} of both callbacks "
+                                   f"({fit.tail(1500) if fit.poll() is not None else 'running'})")
+            # the Python loader without --reload_multifile has read up to this epoch in the file
+            # it follows (so both files existed when it last looked)
+            got = wait_until(lambda: (lambda g: g if all(
+                max(v for v in g[run] if v is not None) == epoch for run in g) else None)(
+                _latest(servers["python_single_file"])), timeout=120,
+                message=f"the single-file Python loader to reach epoch {epoch}")
+            seen_single.append(got)
+            (control / f"go_{epoch}").touch()
+        launch.wait_all([fit], timeout=120)
+        assert fit.returncode == 0, fit.tail()
+        for name in LIVE:
+            assert _latest(servers[name]) == {"train": (EPOCHS - 1,) * 2,
+                                              "validation": (EPOCHS - 1,) * 2}
+        # Without --reload_multifile, in each run one callback's data stopped at an early epoch:
+        # the reason README asks for the flag with --load_fast=false.
+        time.sleep(3)  # three more reloads
+        final = _latest(servers["python_single_file"])
+        for run, (scalar, counts) in final.items():
+            assert max(scalar or -1, counts or -1) == EPOCHS - 1
+            assert min(-1 if scalar is None else scalar, -1 if counts is None else counts) < \
+                EPOCHS - 1, (run, final, seen_single)
+    finally:
+        if fit is not None:
+            launch.kill(fit)
+        for server in servers.values():
+            server.terminate()
+        for server in servers.values():
+            server.stop()
