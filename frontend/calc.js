@@ -411,3 +411,20 @@ export function histogramSteps(thresholds, counts, log) {
   y[T + 1] = y[T];
   return { x, y };
 }
+
+/** Axis ticks of a count axis from 0 to `max`: linear "nice" steps (1, 2, 5 x 10^k), or with
+ * `log` the positions log10(1 + c) of c = 0, 1, 10, 100, ... (histogramSteps' log scale). */
+export function countTicks(max, log) {
+  if (!(max > 0)) return [0];
+  if (log) {
+    const out = [0];
+    for (let k = 0; Math.log10(1 + 10 ** k) <= max * 1.0001; k++) out.push(Math.log10(1 + 10 ** k));
+    return out;
+  }
+  const raw = max / 4;
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((f) => f * mag).find((s) => s >= raw);
+  const out = [];
+  for (let v = 0; v <= max * 1.0001; v += step) out.push(Math.round(v / step) * step);
+  return out;
+}

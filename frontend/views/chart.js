@@ -80,7 +80,7 @@ export class LineChart {
         axis({ label: opts.xLabel, labelSize: opts.xLabel ? 14 : 0, size: 26, values: opts.xValues,
           splits: opts.xSplits }),
         axis({ label: opts.yLabel, labelSize: opts.yLabel ? 18 : 0, size: opts.ySize || 40,
-          values: opts.yValues }),
+          values: opts.yValues, splits: opts.ySplits }),
       ],
       series: [facets ? {} : { label: opts.xLabel || "x" },
         ...opts.series.map((s) => seriesOpts(s, facets))],

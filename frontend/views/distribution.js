@@ -6,7 +6,7 @@
 import { h, segmented } from "../dom.js";
 import { COLORS } from "../style.js";
 import { LineChart, legend } from "./chart.js";
-import { histogramSteps } from "../calc.js";
+import { histogramSteps, countTicks } from "../calc.js";
 import { fmtCount, fmtMetric, fmtThreshold } from "../format.js";
 
 const POS = "#d81b60";
@@ -57,6 +57,7 @@ export class DistributionCards {
         height: 200, xLabel: "score bin (probability)", yLabel: "cells", ySize: 48,
         series: [{ label: "positives", color: POS, stepped: true, fill: "rgba(216,27,96,.12)", width: 1.5 },
           { label: "negatives", color: NEG, stepped: true, fill: "rgba(30,136,229,.10)", width: 1.5 }],
+        ySplits: (u, axisIdx, min, max) => countTicks(max, this.log),
         yValues: (u, splits) => splits.map((v) => (this.log ? fmtCount(Math.round(10 ** v - 1)) : fmtCount(v))),
       }),
       rel: new LineChart(this.relBox, {
