@@ -413,12 +413,14 @@ export function histogramSteps(thresholds, counts, log) {
 }
 
 /** Axis ticks of a count axis from 0 to `max`: linear "nice" steps (1, 2, 5 x 10^k), or with
- * `log` the positions log10(1 + c) of c = 0, 1, 10, 100, ... (histogramSteps' log scale). */
+ * `log` the positions log10(1 + c) of c = 0, 1, 10, 100, ... (histogramSteps' log scale; 1 is
+ * left out when the axis passes about 300). */
 export function countTicks(max, log) {
   if (!(max > 0)) return [0];
   if (log) {
     const out = [0];
-    for (let k = 0; Math.log10(1 + 10 ** k) <= max * 1.0001; k++) out.push(Math.log10(1 + 10 ** k));
+    // the tick of 1 sits close to 0: left out once the axis spans three decades
+    for (let k = max > 2.5 ? 1 : 0; Math.log10(1 + 10 ** k) <= max * 1.0001; k++) out.push(Math.log10(1 + 10 ** k));
     return out;
   }
   const raw = max / 4;

@@ -761,9 +761,21 @@ def make_screenshots(out_dir):
             pg = ctx.new_page()
             frame = open_dashboard(pg, server)
             set_slider(pg, 65)
-            frame.locator(".tbm-row", has_text="bicycle").first.click()
+            # clicks through the DOM, so that the page stays scrolled to the top
+            frame.locator(".tbm-row", has_text="bicycle").first.evaluate("(el) => el.click()")
             pg.mouse.move(0, 0)
+            time.sleep(1.0)  # the distribution and the runs overlaid load after the click
             pg.screenshot(path=os.path.join(out_dir, "explorer.png"))
+            # ranking, score distribution and calibration; the runs overlaid
+            frame.locator("[data-card='roc']").scroll_into_view_if_needed()
+            frame.locator(".tbm-grid3").nth(1).screenshot(
+                path=os.path.join(out_dir, "explorer_ranking.png"))
+            frame.locator("[data-card='overlay'] button[data-value='label']").click()
+            frame.locator("[data-overlay-legend] span").nth(3).wait_for()
+            time.sleep(0.5)
+            frame.locator("[data-card='overlay']").screenshot(
+                path=os.path.join(out_dir, "explorer_overlay.png"))
+            frame.locator("[data-card='overlay'] button[data-value='micro']").click()
             pg.set_viewport_size({"width": 1400, "height": 930})
             frame.locator("[data-tab='labels']").click()
             time.sleep(1.0)
@@ -776,6 +788,23 @@ def make_screenshots(out_dir):
             time.sleep(0.5)
             frame.locator("[data-chart='macro_f1'] .u-over").hover(position={"x": 200, "y": 60})
             pg.screenshot(path=os.path.join(out_dir, "compare.png"))
+            # logits read as probabilities: the banner, and the scores in the outer bins
+            write_logits_as_probabilities(logdir, "run3_forgot_from_logits/validation")
+            summary.close_all()
+            wait_until(lambda: len(server.get_json("/data/plugin/tb_metrics/tags")) == 5, timeout=60)
+            pg.set_viewport_size({"width": 1400, "height": 1180})
+            frame.locator("[data-tab='explorer']").click()
+            frame.locator("button", has_text="Refresh").click()
+            frame.locator("[data-picker='run'] option[value='run3_forgot_from_logits/validation']").wait_for(
+                state="attached")
+            frame.locator("[data-picker='run']").select_option("run3_forgot_from_logits/validation")
+            frame.locator("[data-data-warnings] li").first.wait_for()
+            frame.locator(".tbm-row", has_text="head_2").first.evaluate("(el) => el.click()")
+            frame.locator("[data-card='distribution'] button[data-value='log']").evaluate(
+                "(el) => el.click()")
+            time.sleep(1.0)
+            pg.mouse.move(0, 0)
+            pg.screenshot(path=os.path.join(out_dir, "logits_warning.png"))
             b.close()
     finally:
         summary.close_all()

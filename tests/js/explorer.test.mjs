@@ -164,5 +164,7 @@ test("countTicks: nice linear steps, and 0, 1, 10, 100 on the log scale", () => 
   assert.deepEqual(countTicks(7, false), [0, 2, 4, 6]);
   assert.deepEqual(countTicks(0, false), [0]);
   const log = countTicks(Math.log10(1 + 2000), true).map((v) => Math.round(10 ** v - 1));
-  assert.deepEqual(log, [0, 1, 10, 100, 1000]);
+  assert.deepEqual(log, [0, 10, 100, 1000]);
+  const small = countTicks(Math.log10(1 + 150), true).map((v) => Math.round(10 ** v - 1));
+  assert.deepEqual(small, [0, 1, 10, 100]);
 });
