@@ -575,8 +575,9 @@ def test_js_fixtures_are_current():
 def test_keras_accuracy_card_and_baselines(page, data_and_servers):
     d = data_and_servers
     frame = open_dashboard(page, d["server"])
-    wait_step(frame, 2)
-    counts = d["data"]["exp/validation"][2]
+    last = max(d["data"]["exp/validation"])  # test_new_step_appears_without_reload adds one
+    wait_step(frame, last)
+    counts = d["data"]["exp/validation"][last]
     assert kpi(frame, "keras_accuracy") == js_fixed(counts.categorical_accuracy())
     card = frame.locator("[data-kpi='keras_accuracy']")
     assert "Keras `accuracy`" in card.locator(".k").text_content()
@@ -603,7 +604,7 @@ def test_keras_accuracy_card_and_baselines(page, data_and_servers):
 def test_warnings_banner_for_logits_read_as_probabilities(page, data_and_servers):
     d = data_and_servers
     frame = open_dashboard(page, d["server"])
-    wait_step(frame, 2)
+    wait_step(frame, max(d["data"]["exp/validation"]))
     assert frame.locator("[data-data-warnings]").is_hidden()
     frame.locator("[data-picker='run']").select_option(LOGITS_AS_PROBS)
     wait_step(frame, 0)
@@ -620,8 +621,9 @@ def test_warnings_banner_for_logits_read_as_probabilities(page, data_and_servers
 def test_zero_division_switch_survives_reload(page, data_and_servers):
     d = data_and_servers
     frame = open_dashboard(page, d["server"])
-    wait_step(frame, 2)
-    counts = d["data"]["exp/validation"][2]
+    last = max(d["data"]["exp/validation"])  # test_new_step_appears_without_reload adds one
+    wait_step(frame, last)
+    counts = d["data"]["exp/validation"][last]
     set_slider(page, 20)  # t = 1: labels predict nothing, precision divides by zero
     renders = frame.locator("#tbm-root").get_attribute("data-renders")
     frame.locator("[data-zero-division] select, select[data-zero-division]").select_option("nan")
@@ -636,7 +638,7 @@ def test_zero_division_switch_survives_reload(page, data_and_servers):
     page.reload()
     frame = page.frame_locator("iframe")
     frame.locator("#tbm-root[data-ready='1']").wait_for(timeout=30000)
-    wait_step(frame, 2)
+    wait_step(frame, last)
     assert frame.locator("select[data-zero-division]").input_value() == "nan"
     assert kpi(frame, "macro_f1") == js_fixed(counts.f1("macro", zero_division=np.nan)[ti])
 
@@ -644,8 +646,9 @@ def test_zero_division_switch_survives_reload(page, data_and_servers):
 def test_objective_picker_drives_best_column_download_and_survives_reload(page, data_and_servers):
     d = data_and_servers
     frame = open_dashboard(page, d["server"])
-    wait_step(frame, 2)
-    counts = d["data"]["exp/validation"][2]
+    last = max(d["data"]["exp/validation"])  # test_new_step_appears_without_reload adds one
+    wait_step(frame, last)
+    counts = d["data"]["exp/validation"][last]
     ti = counts.threshold_index(0.5)
     frame.locator("select[data-objective='metric']").select_option("cost")
     frame.locator("input[data-objective-param='cost_fn']").fill("5")
@@ -655,7 +658,7 @@ def test_objective_picker_drives_best_column_download_and_survives_reload(page, 
     wait_until(lambda: {r[0]: r for r in table_rows(page)} == expected_rows(
         counts, ti, metric="cost", cost_fp=1.0, cost_fn=5.0), timeout=10, message="best column")
     href = frame.locator("a.tbm-btn[download]").get_attribute("href")
-    assert "metric=cost" in href and "cost_fn=5" in href and "step=2" in href
+    assert "metric=cost" in href and "cost_fn=5" in href and f"step={last}" in href
     # a bad parameter is refused in place, naming the fix; nothing is requested
     frame.locator("input[data-objective-param='cost_fp']").fill("-1")
     frame.locator("input[data-objective-param='cost_fp']").dispatch_event("change")
@@ -670,7 +673,7 @@ def test_objective_picker_drives_best_column_download_and_survives_reload(page, 
     page.reload()
     frame = page.frame_locator("iframe")
     frame.locator("#tbm-root[data-ready='1']").wait_for(timeout=30000)
-    wait_step(frame, 2)
+    wait_step(frame, last)
     assert frame.locator("select[data-objective='metric']").input_value() == "cost"
     assert frame.locator("input[data-objective-param='cost_fn']").input_value() == "5"
     ti = counts.threshold_index(best)
@@ -683,15 +686,16 @@ def test_objective_picker_drives_best_column_download_and_survives_reload(page, 
     got = tbm.load_best_thresholds(path)
     want = counts.to_best_thresholds("cost", cost_fp=1.0, cost_fn=5.0)
     assert got.metric == "cost" and got.params == {"cost_fp": 1.0, "cost_fn": 5.0}
-    assert got.step == 2 and got.run == "exp/validation" and got.tag == TAG
+    assert got.step == last and got.run == "exp/validation" and got.tag == TAG
     np.testing.assert_array_equal(got.thresholds.astype(np.float32), want.thresholds.astype(np.float32))
 
 
 def test_roc_distribution_reliability_and_overlay_render(page, data_and_servers):
     d = data_and_servers
     frame = open_dashboard(page, d["server"])
-    wait_step(frame, 2)
-    counts = d["data"]["exp/validation"][2]
+    last = max(d["data"]["exp/validation"])  # test_new_step_appears_without_reload adds one
+    wait_step(frame, last)
+    counts = d["data"]["exp/validation"][last]
     name = counts.label_names[1]
     frame.locator(".tbm-row", has_text=name).first.click()
     roc_legend = frame.locator("[data-chart='roc'] + .tbm-legend")
@@ -733,7 +737,7 @@ def test_roc_distribution_reliability_and_overlay_render(page, data_and_servers)
 def test_invalid_regex_filter_names_the_pattern(page, data_and_servers):
     d = data_and_servers
     frame = open_dashboard(page, d["server"])
-    wait_step(frame, 2)
+    wait_step(frame, max(d["data"]["exp/validation"]))
     frame.locator("input[type=search]").fill("/car(/")
     status = frame.locator("[data-filter-status]").text_content()
     assert status.startswith("Invalid /regex/ /car(/")

@@ -150,30 +150,32 @@ export class ExplorerView {
     const ctx = this.ctx;
     const m = this.m;
     const st = ctx.store.get();
-    if (!m || !ctx.api || !st.run || !st.tag) return;
+    // the run and tag the shown model was loaded for (the store may already name the next one)
+    const src = this.src;
+    if (!m || !ctx.api || !src || !src.run || !src.tag) return;
     const label = st.selectedLabel !== null && st.selectedLabel < m.L ? m.labels[st.selectedLabel] : null;
-    const dKey = JSON.stringify([st.run, st.tag, m.step, m.wallTime, label]);
+    const dKey = JSON.stringify([src.run, src.tag, m.step, m.wallTime, label]);
     if (this.loadKey.dist !== dKey) {
       this.loadKey.dist = dKey;
       try {
-        const d = await ctx.api.distribution(st.run, st.tag, m.step, label);
+        const d = await ctx.api.distribution(src.run, src.tag, m.step, label);
         if (d) this.dist.setData(d, ctx.store.get());
       } catch (e) {
         this.loadKey.dist = null;
         this.dist.histNote.textContent = `Score distribution: ${e.message}`;
       }
     }
-    const runs = ctx.overlayRuns ? ctx.overlayRuns() : [st.run];
+    const runs = ctx.overlayRuns ? ctx.overlayRuns() : [src.run];
     const oLabel = this.overlay.mode === "label" ? label : null;
     if (this.overlay.mode === "label" && label === null) {
       this.overlay.setStatus("click a label in the table to overlay its curves");
     }
-    const oKey = JSON.stringify([runs, st.tag, oLabel, ctx.tagsSig ? ctx.tagsSig() : ""]);
+    const oKey = JSON.stringify([runs, src.tag, oLabel, ctx.tagsSig ? ctx.tagsSig() : ""]);
     if (this.loadKey.overlay !== oKey && runs.length) {
       this.loadKey.overlay = oKey;
       this.overlay.setStatus("loading\u2026");
       try {
-        const c = await ctx.api.curves(runs, st.tag, oLabel);
+        const c = await ctx.api.curves(runs, src.tag, oLabel);
         if (c) this.overlay.setData(c, runs);
       } catch (e) {
         this.loadKey.overlay = null;
@@ -198,6 +200,7 @@ export class ExplorerView {
   /** New data (a prepared explorer model). */
   setData(m, state) {
     this.m = m;
+    this.src = { run: state.run, tag: state.tag };
     this.ti = -1;
     this.staticKey = null;
     this.filterKey = null;
