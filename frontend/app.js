@@ -381,6 +381,7 @@ class App {
         return;
       }
       this._banner(e.message, true);
+      this.dataWarn.set([]); // the shown step's warnings no longer apply
       return;
     }
     if (d === null) return; // superseded by a newer request
