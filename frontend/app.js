@@ -6,9 +6,8 @@ import {
   createStore, initialState, reconcile, runNames, runsWithTag, compareRunsFor, tagsSignature,
   parsePollMs, nextSort, VIEWS,
 } from "./state.js";
-import {
-  prepareExplorer, thresholdIndex, normalizeObjective, objectiveQuery, objectiveName,
-} from "./calc.js";
+import { prepareExplorer, thresholdIndex } from "./calc.js";
+import { normalizeObjective, objectiveQuery, objectiveName } from "./objectives.js";
 import {
   fmtThresholdLabel, fmtAgo, fmtWallTime, downloadName,
 } from "./format.js";

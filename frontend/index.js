@@ -7,7 +7,7 @@
 // instead of a waterfall of nested imports).
 
 import { Api } from "./api.js";
-import { normalizeObjective, objectiveQuery } from "./calc.js";
+import { normalizeObjective, objectiveQuery } from "./objectives.js";
 
 const PERSIST_KEY = "tbm.ui"; // as app.js
 
@@ -58,6 +58,7 @@ export async function render() {
     import("./views/banner.js"),
     import("./state.js"),
     import("./calc.js"),
+    import("./objectives.js"),
     import("./format.js"),
     import("./dom.js"),
     import("./style.js"),

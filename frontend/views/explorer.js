@@ -14,8 +14,8 @@ import { DistributionCards } from "./distribution.js";
 import { ObjectivePicker, ZeroDivisionPicker } from "./objective.js";
 import {
   thresholdIndex, labelMetricsAt, labelCurve, filterLabels, filterError, sortIndices, prPoints,
-  objectiveName,
 } from "../calc.js";
+import { objectiveName } from "../objectives.js";
 import {
   fmtMetric, fmtCount, fmtThreshold, fmtPct, baselineSentence, fmtRows,
 } from "../format.js";

@@ -3,7 +3,7 @@
 // `objective` = {metric, params} and `zeroDivision` = "0" | "1" | "nan"); other views read them.
 
 import { h } from "../dom.js";
-import { OBJECTIVES, normalizeObjective, objectiveParamError } from "../calc.js";
+import { OBJECTIVES, normalizeObjective, objectiveParamError } from "../objectives.js";
 
 const PARAM_LABELS = {
   beta: "beta", precision: "precision \u2265", recall: "recall \u2265", cost_fp: "cost of a FP",

@@ -8,9 +8,11 @@ import { fileURLToPath } from "node:url";
 import path from "node:path";
 import {
   perLabelAt, labelRoc, histogramSteps, zeroDivisionValue, filterError, filterLabels,
-  normalizeObjective, objectiveQuery, objectiveParamError, objectiveName, prepareExplorer,
-  labelMetricsAt, OBJECTIVES, countTicks,
+  prepareExplorer, labelMetricsAt, countTicks,
 } from "../../frontend/calc.js";
+import {
+  normalizeObjective, objectiveQuery, objectiveParamError, objectiveName, OBJECTIVES,
+} from "../../frontend/objectives.js";
 import { fmtPP, baselineSentence, fmtRows } from "../../frontend/format.js";
 
 const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), "fixtures");
