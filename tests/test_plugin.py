@@ -525,10 +525,15 @@ FUZZ_VALUES = {
             "bad_tensor_bytes", "", "x" * 300],
     "step": ["0", "3", "11", "-1", "1e3", "0x10", "", " 2", "99999999999999999999", "nan"],
     "threshold": ["0", "1", "0.5", "best", "BEST", "-0", "1.0000001", "nan", "inf", "", "0.333"],
-    "metric": ["f1", "F1", "auc", "", "precision"],
+    "metric": ["f1", "F1", "auc", "", "precision", "fbeta", "cost", "recall_at_precision"],
+    "zero_division": ["0", "1", "nan", "NaN", "2", "", "warn"],
+    "beta": ["0.5", "0", "-1", "inf", "x"],
+    "precision": ["0.9", "1.5", "nan"],
+    "cost_fn": ["5", "-1", "1e308"],
+    "label": ["cat", "dog", "zebra", "", "é", "x" * 300],
 }
 FUZZ_ROUTES = ["tags", "warnings", "steps", "counts", "explorer", "heatmap", "series",
-               "best_thresholds", "static/index.js", "nonexistent"]
+               "best_thresholds", "curves", "distribution", "static/index.js", "nonexistent"]
 
 
 def random_query(rng):
