@@ -306,7 +306,7 @@ def check_explorer_numbers(pg, frame, counts, ti):
         counts.f1("macro"), counts.precision("macro"), counts.recall("macro"))]
     acc = frame.locator("[data-chart='accuracy'] + .tbm-legend b").all_text_contents()
     assert acc == [js_fixed(counts.binary_accuracy()[ti]), js_fixed(counts.exact_match_accuracy()[ti]),
-                   js_fixed(counts.all_negative_accuracy())]
+                   js_fixed(counts.all_negative_accuracy()), js_fixed(counts.all_negative_exact_match())]
     rows = table_rows(pg)
     want = expected_rows(counts, ti)
     assert len(rows) == counts.num_labels

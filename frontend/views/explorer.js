@@ -80,7 +80,8 @@ export class ExplorerView {
     const accSeries = [
       { label: "binary", color: COLORS.binary, width: 2 },
       { label: "exact-match", color: COLORS.exact, width: 2 },
-      { label: "all-negative baseline", color: COLORS.allNegative, dash: [3, 3] },
+      { label: "binary: predicting nothing", color: COLORS.binary, dash: [3, 3], width: 1 },
+      { label: "exact-match: predicting nothing", color: COLORS.exact, dash: [3, 3], width: 1 },
     ];
     this.prfSeries = prfSeries;
     this.accSeries = accSeries;
@@ -209,7 +210,10 @@ export class ExplorerView {
     this.charts.prf.setData([x, m.micro.f1, m.micro.precision, m.micro.recall,
       m.macro.f1, m.macro.precision, m.macro.recall].map((a) => Array.from(a)));
     const base = Array.from(m.thresholds, () => m.allNegativeAccuracy);
-    this.charts.acc.setData([x, Array.from(m.binaryAccuracy), Array.from(m.exactMatchAccuracy), base]);
+    const exactBase = Array.from(m.thresholds, () => (m.allNegativeExactMatch === m.allNegativeExactMatch
+      ? m.allNegativeExactMatch : null));
+    this.charts.acc.setData([x, Array.from(m.binaryAccuracy), Array.from(m.exactMatchAccuracy), base,
+      exactBase]);
     this.prSelected = undefined;
     this.roc.setData(m);
     this.objective.set(m.objective);
@@ -350,7 +354,7 @@ export class ExplorerView {
       m.macro.recall].map((a) => a[ti]);
     this.charts.prf.setMarker(t, prfVals.map((y, i) => ({ y, color: this.prfSeries[i].color })));
     prfVals.forEach((v, i) => { this.prfLegend.values[i].textContent = fmtMetric(v); });
-    const accVals = [bin, m.exactMatchAccuracy[ti], base];
+    const accVals = [bin, m.exactMatchAccuracy[ti], base, m.allNegativeExactMatch];
     this.charts.acc.setMarker(t, accVals.map((y, i) => ({ y, color: this.accSeries[i].color })));
     accVals.forEach((v, i) => { this.accLegend.values[i].textContent = fmtMetric(v); });
   }
