@@ -90,8 +90,21 @@ export class Api {
     return this.get("steps", { run, tag }, "steps");
   }
 
-  explorer(run, tag, step) {
-    return this.get("explorer", { run, tag, step }, "explorer");
+  /** opts: {zeroDivision: "0"|"1"|"nan", objective: {metric, ...params} (query form)} */
+  explorer(run, tag, step, opts) {
+    const o = opts || {};
+    return this.get("explorer", { run, tag, step, zero_division: o.zeroDivision, ...(o.objective || {}) },
+      "explorer");
+  }
+
+  /** PR and ROC curves of `label` (a name; null: micro) for each of `runs`, latest step. */
+  curves(runs, tag, label) {
+    return this.get("curves", { run: runs, tag, label }, "curves");
+  }
+
+  /** Score histograms and reliability, pooled and of `label` (a name or null). */
+  distribution(run, tag, step, label) {
+    return this.get("distribution", { run, tag, step, label }, "distribution");
   }
 
   /** threshold: a probability or "best" */
@@ -103,7 +116,8 @@ export class Api {
     return this.get("series", { run: runs, tag, threshold }, "series");
   }
 
-  bestThresholdsUrl(run, tag, step) {
-    return url("best_thresholds", { run, tag, step });
+  /** objective: {metric, ...params} in query form (calc.objectiveQuery) */
+  bestThresholdsUrl(run, tag, step, objective) {
+    return url("best_thresholds", { run, tag, step, ...(objective || {}) });
   }
 }

@@ -7,6 +7,7 @@ import {
   parsePollMs, nextSort, VIEWS,
 } from "./state.js";
 import { prepareExplorer, thresholdIndex } from "./calc.js";
+import { normalizeObjective, objectiveQuery, objectiveName } from "./objectives.js";
 import {
   fmtThresholdLabel, fmtAgo, fmtWallTime, downloadName,
 } from "./format.js";
@@ -16,9 +17,11 @@ import { ExplorerView } from "./views/explorer.js";
 import { LabelsView } from "./views/labels.js";
 import { CompareView } from "./views/compare.js";
 import { emptyState, helpNote } from "./views/help.js";
+import { warningsBanner } from "./views/banner.js";
 
 export const PERSIST_KEY = "tbm.ui";
-const PERSISTED = ["view", "run", "tag", "threshold", "sortKey", "sortDir", "rankMode", "compareMode"];
+const PERSISTED = ["view", "run", "tag", "threshold", "sortKey", "sortDir", "rankMode", "compareMode",
+  "zeroDivision", "objective", "distScale"];
 const VIEW_TITLES = {
   explorer: "Threshold explorer",
   labels: "Per-label F1",
@@ -45,6 +48,9 @@ function loadPersisted() {
     if (out.view && !VIEWS.includes(out.view)) delete out.view;
     for (const k of ["run", "tag"]) if (typeof out[k] !== "string") delete out[k];
     if (typeof out.threshold !== "number" || !(out.threshold >= 0 && out.threshold <= 1)) delete out.threshold;
+    if (!["0", "1", "nan"].includes(out.zeroDivision)) delete out.zeroDivision;
+    if (out.objective !== undefined) out.objective = normalizeObjective(out.objective);
+    if (!["linear", "log"].includes(out.distScale)) delete out.distScale;
     return out;
   } catch (e) {
     return {};
@@ -137,6 +143,9 @@ class App {
       store: this.store,
       selectLabel: (l) => this.store.set({ selectedLabel: l }),
       onSort: (key) => this.store.set(nextSort(this.store.get(), key)),
+      api: this.api,
+      overlayRuns: () => (this.tags ? compareRunsFor(this.store.get(), this.tags) : []),
+      tagsSig: () => this.tagsSig,
     };
     this.views = {
       explorer: new ExplorerView(ctx),
@@ -144,7 +153,8 @@ class App {
       compare: new CompareView(ctx),
     };
     this.viewBox = h("div", null, Object.values(this.views).map((v) => v.el));
-    this.main = h("div", { class: "tbm-main" }, this.tabs, this.thresholdBar, this.banner,
+    this.dataWarn = warningsBanner();
+    this.main = h("div", { class: "tbm-main" }, this.tabs, this.thresholdBar, this.banner, this.dataWarn.el,
       this.viewBox, helpNote());
     this.empty = emptyState();
     this.empty.classList.add("tbm-hidden");
@@ -181,9 +191,10 @@ class App {
       this._syncPickers();
       this._loadSteps();
     }
-    if (has("run") || has("tag") || has("step")) {
+    if (has("run") || has("tag") || has("step") || has("zeroDivision") || has("objective")) {
       this._loadExplorer();
     }
+    if (has("distScale") || has("compareRuns")) this.views.explorer.setOption(st, changed);
     if (has("compareRuns") || has("tag")) this._syncCompareRuns();
     const m = this.model;
     if (m) {
@@ -260,7 +271,9 @@ class App {
       return;
     }
     this.downloadBtn.setAttribute("aria-disabled", "false");
-    this.downloadBtn.href = this.api.bestThresholdsUrl(st.run, st.tag, m.step);
+    this.downloadBtn.href = this.api.bestThresholdsUrl(st.run, st.tag, m.step, objectiveQuery(m.objective));
+    this.downloadBtn.title = `Per-label best thresholds (${objectiveName(m.objective)}) at step ${m.step}, ` +
+      "as JSON that tb_metrics_plugin.load_best_thresholds() reads";
     this.downloadBtn.download = downloadName(st.run, st.tag, m.step);
   }
 
@@ -316,6 +329,7 @@ class App {
     this.loaded.heat = null;
     this.loaded.series = null;
     this._scheduleAux(0);
+    this.views.explorer.setOption(this.store.get(), ["tags"]);
   }
 
   /** Tags that exist but cannot be read (newer format, damaged file): said, not hidden. */
@@ -354,8 +368,10 @@ class App {
     try {
       const early = this.early && this.early.explorer;
       if (early) this.early.explorer = null;
-      d = early && early.run === st.run && early.tag === st.tag && st.step === null
-        ? unwrap(await early.p) : await this.api.explorer(st.run, st.tag, st.step);
+      const opts = { zeroDivision: st.zeroDivision, objective: objectiveQuery(st.objective) };
+      d = early && early.run === st.run && early.tag === st.tag && st.step === null &&
+        early.opts === JSON.stringify(opts)
+        ? unwrap(await early.p) : await this.api.explorer(st.run, st.tag, st.step, opts);
     } catch (e) {
       this.viewBox.classList.remove("tbm-loading");
       if (e.status === 404 && st.step !== null) {
@@ -364,14 +380,16 @@ class App {
         return;
       }
       this._banner(e.message, true);
+      this.dataWarn.set([]); // the shown step's warnings no longer apply
       return;
     }
     if (d === null) return; // superseded by a newer request
     if (this.firstRender === null) performance.mark("tbm:explorer");
     this.viewBox.classList.remove("tbm-loading");
-    this._banner(d.warnings && d.warnings.length ? `Note: ${d.warnings.join(" ")}` : null);
+    this._banner(null);
     const cur = this.store.get();
     const m = prepareExplorer(d);
+    this.dataWarn.set(m.warnings);
     if (this.firstRender === null) performance.mark("tbm:prepared");
     if (cur.selectedLabel !== null && cur.selectedLabel >= m.L) this.store.set({ selectedLabel: null });
     this.model = m;

@@ -24,16 +24,21 @@ export function logitCut(t) {
   return Math.fround(Math.log(t / (1 - t)));
 }
 
-function div(num, den) {
-  return den === 0 ? 0 : num / den; // zero_division=0, as the Python default
+function div(num, den, zd = 0) {
+  return den === 0 ? zd : num / den; // zero_division (0, 1 or NaN), as Counts' safe_divide
+}
+
+/** The `zero_division` choice ("0" | "1" | "nan", the route's spelling) as a number. */
+export function zeroDivisionValue(name) {
+  return name === "1" ? 1 : name === "nan" ? NaN : 0;
 }
 
 /**
  * Per-label precision, recall and F1 at threshold index `ti`, from flat row-major tp/fp [L*T]
- * and support [L] (fn = support - tp). zero_division = 0. Writes into `out` (reused between
- * slider moves to avoid allocation) and returns it.
+ * and support [L] (fn = support - tp), with `zd` = zero_division (0, 1 or NaN; default 0).
+ * Writes into `out` (reused between slider moves to avoid allocation) and returns it.
  */
-export function perLabelAt(tp, fp, support, numLabels, numThresholds, ti, out) {
+export function perLabelAt(tp, fp, support, numLabels, numThresholds, ti, out, zd = 0) {
   const o = out && out.f1 && out.f1.length === numLabels ? out : {
     precision: new Float64Array(numLabels),
     recall: new Float64Array(numLabels),
@@ -46,10 +51,10 @@ export function perLabelAt(tp, fp, support, numLabels, numThresholds, ti, out) {
     const t = tp[k];
     const f = fp[k];
     const fn = support[l] - t;
-    P[l] = div(t, t + f);
-    R[l] = div(t, t + fn);
+    P[l] = div(t, t + f, zd);
+    R[l] = div(t, t + fn, zd);
     const num = 2 * t;
-    F[l] = div(num, num + f + fn);
+    F[l] = div(num, num + f + fn, zd);
   }
   return o;
 }
@@ -72,6 +77,22 @@ export function labelCurve(tp, fp, support, numThresholds, label) {
   return { precision, recall, f1 };
 }
 
+/** One label's ROC curve: false and true positive rates at every threshold, as
+ * Counts.roc_curve (fp / negatives, tp / positives; NaN when the label has none), where
+ * negatives = observed - support. */
+export function labelRoc(tp, fp, support, observed, numThresholds, label) {
+  const fpr = new Float64Array(numThresholds);
+  const tpr = new Float64Array(numThresholds);
+  const pos = support[label];
+  const neg = observed[label] - pos;
+  const base = label * numThresholds;
+  for (let i = 0; i < numThresholds; i++) {
+    fpr[i] = neg === 0 ? NaN : fp[base + i] / neg;
+    tpr[i] = pos === 0 ? NaN : tp[base + i] / pos;
+  }
+  return { fpr, tpr };
+}
+
 /** Nullable number arrays from JSON (null = undefined value) as Float64Array with NaN. */
 export function toFloatArray(values) {
   const out = new Float64Array(values.length);
@@ -82,8 +103,23 @@ export function toFloatArray(values) {
   return out;
 }
 
+/** Why a /regex/ filter is invalid ("Invalid /regex/ /a(/: ..."), or null when the filter is
+ * plain text or a valid regex. */
+export function filterError(query) {
+  const q = (query || "").trim();
+  const m = /^\/(.*)\/([a-z]*)$/.exec(q);
+  if (!m) return null;
+  try {
+    new RegExp(m[1], m[2].includes("i") ? m[2] : m[2] + "i"); // eslint-disable-line no-new
+    return null;
+  } catch (e) {
+    return `Invalid /regex/ ${q}: ${e.message.replace(/^Invalid regular expression: /, "")}`;
+  }
+}
+
 /** Labels whose name matches the filter: a case-insensitive substring, or /regex/ when slashed.
- * Returns an Int32Array of label indices, or null when the filter is empty (all labels). */
+ * Returns an Int32Array of label indices, or null when the filter is empty (all labels); an
+ * invalid /regex/ matches nothing (filterError says why). */
 export function filterLabels(labels, query) {
   const q = (query || "").trim();
   if (!q) return null;
@@ -94,9 +130,9 @@ export function filterLabels(labels, query) {
     try {
       re = new RegExp(m[1], m[2].includes("i") ? m[2] : m[2] + "i");
     } catch (e) {
-      re = null;
+      return new Int32Array(0);
     }
-    test = re ? (s) => re.test(s) : (s) => s.toLowerCase().includes(q.toLowerCase());
+    test = (s) => re.test(s);
   } else {
     const lower = q.toLowerCase();
     test = (s) => s.toLowerCase().includes(lower);
@@ -199,6 +235,10 @@ export function f1Css(v) {
   return c ? `rgb(${c[0]},${c[1]},${c[2]})` : "#cfd8dc";
 }
 
+function nullNaN(v) {
+  return v === null || v === undefined ? NaN : v;
+}
+
 function f64(values) {
   return values ? toFloatArray(values) : null;
 }
@@ -208,6 +248,9 @@ export function prepareExplorer(d) {
   const L = d.labels.length;
   const T = d.thresholds.length;
   const bestIdx = Int32Array.from(d.best.index);
+  const best = d.best;
+  const rank = d.ranking || {};
+  const observed = d.observed ? f64(d.observed) : f64(d.support).map(() => d.n);
   return {
     raw: d,
     step: d.step,
@@ -222,6 +265,14 @@ export function prepareExplorer(d) {
     tp: f64(d.tp),
     fp: f64(d.fp),
     support: f64(d.support),
+    observed,
+    hasIgnored: observed.some((v) => v !== d.n), // labels with ignored cells (ignore_value)
+    sampleUnit: d.sample_unit || "samples",
+    weighted: !!d.sample_weighted,
+    multiclass: !!d.multiclass,
+    zeroDivisionName: d.zero_division || "0",
+    zeroDivision: zeroDivisionValue(d.zero_division || "0"),
+    warnings: (d.warnings || []).map((w) => (typeof w === "string" ? { kind: "read", message: w } : w)),
     nan: f64(d.nan),
     nanTotal: d.nan.reduce((a, b) => a + (b || 0), 0),
     microPredicted: predictedPerThreshold(d.tp, d.fp, L, T),
@@ -231,9 +282,20 @@ export function prepareExplorer(d) {
     binaryAccuracy: f64(d.binary_accuracy),
     exactMatchAccuracy: f64(d.exact_match_accuracy),
     allNegativeAccuracy: d.all_negative_accuracy === null ? NaN : d.all_negative_accuracy,
+    allNegativeExactMatch: nullNaN(d.all_negative_exact_match),
+    categoricalAccuracy: nullNaN(d.categorical_accuracy),
+    precisionAt1: nullNaN(d.precision_at_1),
+    kerasAccuracy: d.keras_accuracy || { metric: "CategoricalAccuracy", value: null },
+    ap: d.average_precision ? f64(d.average_precision) : null,
+    rocAuc: d.roc_auc ? f64(d.roc_auc) : null,
+    ranking: rank,
+    microRoc: d.micro_roc ? { fpr: f64(d.micro_roc.fpr), tpr: f64(d.micro_roc.tpr) } : null,
+    objective: { metric: best.metric || "f1", params: best.params || {},
+      higherIsBetter: best.higher_is_better !== false },
     bestIdx,
-    bestT: f64(d.best.threshold),
-    bestF1: f64(d.best.f1),
+    bestT: f64(best.threshold),
+    bestValue: f64(best.value || best.f1),
+    bestF1: f64(best.f1), // F1 at each label's best threshold of the objective
     _atIndex: -1,
     _at: null,
   };
@@ -242,7 +304,8 @@ export function prepareExplorer(d) {
 /** Per-label precision/recall/F1 at threshold index `ti` of a prepared model (memoised). */
 export function labelMetricsAt(m, ti) {
   if (m._atIndex !== ti) {
-    m._at = perLabelAt(m.tp, m.fp, m.support, m.L, m.T, ti, m._at);
+    m._at = perLabelAt(m.tp, m.fp, m.support, m.L, m.T, ti, m._at,
+      m.zeroDivision === undefined ? 0 : m.zeroDivision);
     m._atIndex = ti;
   }
   return m._at;
@@ -270,4 +333,47 @@ export function prPoints(recall, precision, predicted) {
     }
   }
   return [xs, ys];
+}
+
+/**
+ * A score histogram (T+1 bins: (-inf, t_0), [t_0, t_1), ..., [t_{T-1}, +inf)) as the x / y
+ * arrays of a stepped chart: x = the T+2 bin edges with the two open bins drawn outside
+ * [t_0, t_{T-1}], a typical bin wide but at least 3% of the range (so that out-of-range scores
+ * stay visible), y = the counts (the last repeated to close the step), as
+ * log10(1 + count) when `log`.
+ */
+export function histogramSteps(thresholds, counts, log) {
+  const T = thresholds.length;
+  const span = T > 1 ? thresholds[T - 1] - thresholds[0] : 1;
+  const w = Math.max(T > 1 ? span / (T - 1) : 0.05, 0.03 * span);
+  const x = new Array(T + 2);
+  x[0] = thresholds[0] - w;
+  for (let i = 0; i < T; i++) x[i + 1] = thresholds[i];
+  x[T + 1] = thresholds[T - 1] + w;
+  const y = new Array(T + 2);
+  for (let i = 0; i <= T; i++) {
+    const c = counts[i] === null ? 0 : counts[i];
+    y[i] = log ? Math.log10(1 + c) : c;
+  }
+  y[T + 1] = y[T];
+  return { x, y };
+}
+
+/** Axis ticks of a count axis from 0 to `max`: linear "nice" steps (1, 2, 5 x 10^k), or with
+ * `log` the positions log10(1 + c) of c = 0, 1, 10, 100, ... (histogramSteps' log scale; 1 is
+ * left out when the axis passes about 300). */
+export function countTicks(max, log) {
+  if (!(max > 0)) return [0];
+  if (log) {
+    const out = [0];
+    // the tick of 1 sits close to 0: left out once the axis spans three decades
+    for (let k = max > 2.5 ? 1 : 0; Math.log10(1 + 10 ** k) <= max * 1.0001; k++) out.push(Math.log10(1 + 10 ** k));
+    return out;
+  }
+  const raw = max / 4;
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((f) => f * mag).find((s) => s >= raw);
+  const out = [];
+  for (let v = 0; v <= max * 1.0001; v += step) out.push(Math.round(v / step) * step);
+  return out;
 }

@@ -84,3 +84,39 @@ export function downloadName(run, tag, step) {
   const safe = (x) => String(x).replace(/[^A-Za-z0-9._-]+/g, "_").replace(/^_+|_+$/g, "");
   return `best_thresholds_${safe(run) || "run"}_${safe(tag) || "tag"}_step${step}.json`;
 }
+
+/** A difference of two fractions in percentage points, rounded honestly to `digits`:
+ * "+1.2 pp", "\u22123.4 pp", and "0.0 pp" (never "\u22120.0") when it rounds to zero. */
+export function fmtPP(diff, digits = 1) {
+  if (isMissing(diff)) return DASH;
+  const s = Math.abs(100 * Number(diff)).toFixed(digits);
+  if (Number(s) === 0) return `${s} pp`;
+  return `${diff > 0 ? "+" : "\u2212"}${s} pp`;
+}
+
+/**
+ * The plain sentence under an accuracy card that has an all-negative baseline (what predicting
+ * nothing scores). `what`: "Binary accuracy" or "Exact-match accuracy". Returns {text, trap}:
+ * trap is true when the accuracy is within one percentage point of the baseline, the "97%
+ * accuracy" trap of sparse labels.
+ */
+export function baselineSentence(what, accuracy, baseline) {
+  if (isMissing(accuracy) || isMissing(baseline)) return { text: "", trap: false };
+  const diff = accuracy - baseline;
+  const base = `Predicting nothing scores ${fmtPct(baseline)} (${fmtPP(diff)}).`;
+  if (Math.abs(diff) <= 0.01) {
+    return {
+      trap: true,
+      text: `${what} is within a point of predicting no positives at all (${fmtPct(baseline)}): ` +
+        "the model predicts almost no positives here, so this accuracy says little. " +
+        "Look at recall and F1.",
+    };
+  }
+  return { text: base, trap: false };
+}
+
+/** "18,000 positions (time steps or pixels)", "400 samples", "391.27 weighted samples". */
+export function fmtRows(n, unit, weighted) {
+  const noun = unit === "positions" ? "positions (time steps or pixels)" : "samples";
+  return `${fmtCount(n)} ${weighted ? "weighted " : ""}${noun}`;
+}

@@ -7,6 +7,7 @@
 // instead of a waterfall of nested imports).
 
 import { Api } from "./api.js";
+import { normalizeObjective, objectiveQuery } from "./objectives.js";
 
 const PERSIST_KEY = "tbm.ui"; // as app.js
 
@@ -24,6 +25,14 @@ function lastSelection() {
   }
 }
 
+function earlyExplorer(api, last) {
+  // the same options app.js will ask with, so that the early answer can be used
+  const zd = ["0", "1", "nan"].includes(last.zeroDivision) ? last.zeroDivision : "0";
+  const opts = { zeroDivision: zd, objective: objectiveQuery(normalizeObjective(last.objective)) };
+  return { run: last.run, tag: last.tag, opts: JSON.stringify(opts),
+    p: settle(api.explorer(last.run, last.tag, null, opts)) };
+}
+
 /** Called by TensorBoard inside the plugin iframe. */
 export async function render() {
   performance.mark("tbm:render");
@@ -32,7 +41,7 @@ export async function render() {
   const early = {
     api,
     tags: settle(api.tags()),
-    explorer: last ? { run: last.run, tag: last.tag, p: settle(api.explorer(last.run, last.tag, null)) } : null,
+    explorer: last ? earlyExplorer(api, last) : null,
   };
   const [app] = await Promise.all([
     import("./app.js"),
@@ -43,8 +52,13 @@ export async function render() {
     import("./views/compare.js"),
     import("./views/table.js"),
     import("./views/help.js"),
+    import("./views/roc.js"),
+    import("./views/distribution.js"),
+    import("./views/objective.js"),
+    import("./views/banner.js"),
     import("./state.js"),
     import("./calc.js"),
+    import("./objectives.js"),
     import("./format.js"),
     import("./dom.js"),
     import("./style.js"),

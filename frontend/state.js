@@ -21,6 +21,9 @@ export function initialState(overrides = {}) {
     compareRuns: null, // null: every run with the tag (up to MAX_COMPARE_RUNS)
     compareMode: "slider",
     live: true, // poll for new steps
+    zeroDivision: "0", // "0" | "1" | "nan": precision / recall / F1 with nothing to divide by
+    objective: { metric: "f1", params: {} }, // what "best threshold" means (calc.OBJECTIVES)
+    distScale: "linear", // score distribution counts: "linear" | "log"
     ...overrides,
   };
 }

@@ -182,4 +182,19 @@ html, body { margin: 0; padding: 0; background: #f5f5f5; }
 .tbm-help dd { margin: 0; color: #424242; }
 .tbm-hidden { display: none !important; }
 .tbm-loading { opacity: .55; transition: opacity .15s; }
+/* explorer: options, trap sentence, card bars, data warnings, 9-column table */
+.tbm-options { display: flex; flex-wrap: wrap; align-items: center; gap: 8px 20px; margin: 0 0 10px; }
+.tbm-params { display: inline-flex; gap: 10px; }
+.tbm-num { font: inherit; font-size: 13px; width: 70px; padding: 3px 5px; border: 1px solid #bdbdbd; border-radius: 3px; }
+.tbm-num.bad { border-color: #e53935; }
+.tbm-err, .tbm-warntext { color: #d84315; }
+.tbm-trap { margin: -4px 0 12px; padding: 8px 12px; border-radius: 4px; background: #fbe9e7; color: #bf360c; border: 1px solid #ffccbc; font-weight: 500; }
+.tbm-cardbar { display: flex; align-items: center; gap: 10px; flex-wrap: wrap; margin-bottom: 6px; }
+.tbm-cardbar h3 { margin: 0; flex: 1; }
+.tbm-warnlist { margin: 0; padding-left: 18px; }
+.tbm-warnlist li + li { margin-top: 4px; }
+.tbm-btn:disabled { color: #bdbdbd; border-color: #e0e0e0; cursor: default; background: #fff; }
+.tbm-view[data-view=explorer] .tbm-thead, .tbm-view[data-view=explorer] .tbm-row {
+  grid-template-columns: minmax(140px, 2.2fr) 0.9fr 0.8fr 0.8fr 1.4fr 0.7fr 0.8fr 0.7fr 1.4fr;
+}
 `;

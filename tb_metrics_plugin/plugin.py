@@ -29,7 +29,9 @@ from werkzeug import wrappers
 
 from tb_metrics_plugin import metadata
 from tb_metrics_plugin import metrics
+from tb_metrics_plugin import selection
 from tb_metrics_plugin import serialize
+from tb_metrics_plugin import serialize_explorer
 
 logger = logging.getLogger(__name__)
 
@@ -249,7 +251,7 @@ class MetricsPlugin(base_plugin.TBPlugin):
             series = self._list(ctx, experiment, runs, args["tag"])
             tokens = tuple(sorted((r, s.token) for r, s in series.items()))
             key = ("response", experiment, name, tuple(sorted(
-                (k, tuple(v) if isinstance(v, list) else v) for k, v in args.items())), tokens)
+                (k, _hashable(v)) for k, v in args.items())), tokens)
             hit = self._cache.get(key)
             if hit is not None:
                 return hit
@@ -314,17 +316,56 @@ class MetricsPlugin(base_plugin.TBPlugin):
         step, wall_time, counts, warnings = self._read_step(ctx, experiment, s, step)
         return _with_warnings(serialize.counts_json(counts, step, wall_time), warnings)
 
-    def explorer_impl(self, ctx=None, experiment="", *, run, tag, step=None):
-        """Everything the threshold explorer draws at ``step`` (or the latest)."""
+    def explorer_impl(self, ctx=None, experiment="", *, run, tag, step=None, zero_division=0.0,
+                      metric="f1", params=None):
+        """Everything the threshold explorer draws at ``step`` (or the latest), with
+        ``zero_division`` for precision / recall / F1 and the objective ``metric`` (``params``)
+        for the best thresholds. ``warnings`` is a list of ``{kind, message}``: the data's own
+        (``out_of_range``, ``nan``) and steps that could not be read (``read``)."""
         s = self._series(ctx, experiment, run, tag)
         step, wall_time, counts, warnings = self._read_step(ctx, experiment, s, step)
-        return _with_warnings(serialize.explorer_json(counts, step, wall_time), warnings)
+        out = serialize.explorer_json(counts, step, wall_time, zero_division, metric, params)
+        out["warnings"] = [{"kind": "read", "message": w} for w in warnings] + out["warnings"]
+        return out
 
-    def best_thresholds_impl(self, ctx=None, experiment="", *, run, tag, step=None, metric="f1"):
-        """Per-label best thresholds at ``step`` (or the latest), as `BestThresholds` JSON."""
+    def best_thresholds_impl(self, ctx=None, experiment="", *, run, tag, step=None, metric="f1",
+                             params=None):
+        """Per-label best thresholds of objective ``metric`` (``params``) at ``step`` (or the
+        latest), as `BestThresholds` JSON recording the objective, step, run and tag."""
         s = self._series(ctx, experiment, run, tag)
-        _, _, counts, _ = self._read_step(ctx, experiment, s, step)
-        return serialize.best_thresholds_json(counts, metric)
+        got, _, counts, _ = self._read_step(ctx, experiment, s, step)
+        return serialize.best_thresholds_json(counts, metric, params, step=got, run=run, tag=tag)
+
+    def curves_impl(self, ctx=None, experiment="", *, runs, tag, label=None, step=None):
+        """``{run: curves_json}``: the PR and ROC curves of ``label`` (a name; None: micro) at
+        ``step`` (or each run's latest) for every listed run that has ``tag``. A run without
+        that label or step gets ``{"error": reason}`` instead."""
+        result = {}
+        for run in runs:
+            try:
+                s = self._series(ctx, experiment, run, tag)
+            except RequestError as e:
+                if e.code == 404:
+                    continue
+                result[run] = {"error": e.message}
+                continue
+            try:
+                got, wall_time, counts, _ = self._read_step(ctx, experiment, s, step)
+                result[run] = serialize_explorer.curves_json(counts, got, wall_time, label)
+            except RequestError as e:
+                result[run] = {"error": e.message}
+            except ValueError as e:
+                result[run] = {"error": f"{run}: {e}"}
+        return result
+
+    def distribution_impl(self, ctx=None, experiment="", *, run, tag, step=None, label=None):
+        """Score histograms, reliability and ECE, pooled and of ``label`` (a name)."""
+        s = self._series(ctx, experiment, run, tag)
+        got, wall_time, counts, _ = self._read_step(ctx, experiment, s, step)
+        try:
+            return serialize_explorer.distribution_json(counts, got, wall_time, label)
+        except ValueError as e:
+            raise RequestError(404, str(e)) from None
 
     def heatmap_impl(self, ctx=None, experiment="", *, run, tag, threshold=0.5, metric="f1"):
         """Per-label F1 across steps: ``values`` is flat [S*L] row-major (step-major)."""
@@ -582,16 +623,52 @@ def _metric(a):
     return parse_metric(_one(a, "metric", required=False))
 
 
+def parse_zero_division(value):
+    """``zero_division`` = ``0``, ``1`` or ``nan`` (scikit-learn's choices); 400 otherwise."""
+    if value is None:
+        return 0.0
+    if value not in serialize_explorer.ZERO_DIVISION:
+        raise RequestError(400, f"Expected 'zero_division' to be 0, 1 or nan; received {value!r}.")
+    return serialize_explorer.ZERO_DIVISION[value]
+
+
+_OBJECTIVE_PARAMS = sorted({k for defaults, _ in selection.OBJECTIVES.values() for k in defaults})
+
+
+def _objective(a):
+    """``metric`` and its parameters (``beta``, ``precision``, ``recall``, ``cost_fp``,
+    ``cost_fn``), checked by `selection.check_objective`; 400 with its reason otherwise."""
+    metric = _metric(a)
+    params = {}
+    for key in _OBJECTIVE_PARAMS:
+        value = _one(a, key, required=False)
+        if value is not None:
+            params[key] = value
+    try:
+        params = selection.check_objective(metric, params)
+    except ValueError as e:
+        raise RequestError(400, str(e)) from None
+    return {"metric": metric, "params": params}
+
+
+def _label(a):
+    return _one(a, "label", required=False) or None
+
+
 # route name -> query parser returning the keyword arguments of `<name>_impl` (or RequestError)
 _PARSERS = {
     "tags": lambda a: {},
     "warnings": lambda a: {},
     "steps": _run_tag,
     "counts": _run_tag_step,
-    "explorer": _run_tag_step,
+    "explorer": lambda a: dict(_run_tag_step(a), **_objective(a),
+                               zero_division=parse_zero_division(_one(a, "zero_division", False))),
     "heatmap": lambda a: dict(_run_tag(a), threshold=_threshold(a), metric=_metric(a)),
     "series": lambda a: {"runs": _runs(a), "tag": _one(a, "tag"), "threshold": _threshold(a)},
-    "best_thresholds": lambda a: dict(_run_tag_step(a), metric=_metric(a)),
+    "best_thresholds": lambda a: dict(_run_tag_step(a), **_objective(a)),
+    "curves": lambda a: {"runs": _runs(a), "tag": _one(a, "tag"), "label": _label(a),
+                         "step": parse_step(_one(a, "step", required=False))},
+    "distribution": lambda a: dict(_run_tag_step(a), label=_label(a)),
 }
 
 
@@ -618,6 +695,18 @@ class _Snap:
         if self._index is None:  # no readable step: echo the request
             return {"threshold": float(self.threshold), "threshold_index": None}
         return {"threshold": self._value, "threshold_index": self._index}
+
+
+def _hashable(value):
+    """A query argument as a cache-key part: lists as tuples, dicts as sorted item tuples, NaN
+    (``zero_division=nan``) as its text, since NaN != NaN would never hit."""
+    if isinstance(value, list):
+        return tuple(value)
+    if isinstance(value, dict):
+        return tuple(sorted(value.items()))
+    if isinstance(value, float) and math.isnan(value):
+        return "nan"
+    return value
 
 
 def _with_warnings(data, warnings):

@@ -77,6 +77,7 @@ def tag_json(meta, max_step, max_wall_time):
         "labels": list(meta["label_names"]),
         "thresholds": floats(meta["thresholds"]),
         "from_logits": bool(meta["from_logits"]),
+        "sample_unit": meta.get("sample_unit", "samples"),
         "max_step": int(max_step),
         "max_wall_time": scalar(max_wall_time),
     }
@@ -91,6 +92,7 @@ def counts_json(counts, step, wall_time):
         "labels": list(counts.label_names),
         "from_logits": counts.from_logits,
         "sample_weighted": counts.weighted,
+        "sample_unit": counts.sample_unit,
         "tp": numbers(counts.tp),
         "fp": numbers(counts.fp),
         "tn": numbers(counts.tn),
@@ -101,48 +103,11 @@ def counts_json(counts, step, wall_time):
     }
 
 
-def _prf(counts, average):
-    return {
-        "precision": floats(counts.precision(average=average)),
-        "recall": floats(counts.recall(average=average)),
-        "f1": floats(counts.f1(average=average)),
-    }
+def explorer_json(counts, step, wall_time, zero_division=0.0, metric="f1", params=None):
+    """Everything the threshold explorer draws: see `serialize_explorer.explorer_json`."""
+    from tb_metrics_plugin import serialize_explorer
 
-
-def explorer_json(counts, step, wall_time):
-    """Everything the threshold explorer draws, at every threshold, for one step.
-
-    Curves use scikit-learn's default ``zero_division=0``. Per-label precision / recall / F1 at
-    the slider are left to the client (from ``tp``, ``fp``, ``support``; flat [L*T] row-major).
-    ``logits`` holds the logit cut of each threshold when ``from_logits`` (``null`` at t=0 and
-    t=1, whose cuts are -inf and +inf).
-    """
-    best = counts.to_best_thresholds("f1")
-    return {
-        "step": int(step),
-        "wall_time": scalar(wall_time),
-        "thresholds": floats(counts.thresholds),
-        "logits": floats(metrics.logit_cuts(counts.thresholds)) if counts.from_logits else None,
-        "from_logits": counts.from_logits,
-        "sample_weighted": counts.weighted,
-        "labels": list(counts.label_names),
-        "n": scalar(counts.n),
-        "support": numbers(counts.support),
-        "nan": numbers(counts.nan),
-        "micro": _prf(counts, "micro"),
-        "macro": _prf(counts, "macro"),
-        "weighted": {"f1": floats(counts.f1(average="weighted"))},
-        "binary_accuracy": floats(counts.binary_accuracy()),
-        "exact_match_accuracy": floats(counts.exact_match_accuracy()),
-        "all_negative_accuracy": scalar(counts.all_negative_accuracy()),
-        "best": {
-            "index": counts.best_threshold_indices("f1").tolist(),
-            "threshold": floats(best.thresholds),
-            "f1": floats(best.scores),
-        },
-        "tp": numbers(counts.tp.ravel()),
-        "fp": numbers(counts.fp.ravel()),
-    }
+    return serialize_explorer.explorer_json(counts, step, wall_time, zero_division, metric, params)
 
 
 def heatmap_row(counts, index=None):
@@ -183,6 +148,8 @@ def series_point(counts, index=None):
     return out
 
 
-def best_thresholds_json(counts, metric="f1"):
-    """The `BestThresholds` JSON (``tb_metrics_plugin.load_best_thresholds`` reads it back)."""
-    return counts.to_best_thresholds(metric).to_json()
+def best_thresholds_json(counts, metric="f1", params=None, step=None, run=None, tag=None):
+    """The `BestThresholds` JSON (``tb_metrics_plugin.load_best_thresholds`` reads it back),
+    with the objective's parameters and the step, run and tag the counts came from."""
+    return counts.to_best_thresholds(metric, step=step, run=run, tag=tag,
+                                     **dict(params or {})).to_json()

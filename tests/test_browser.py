@@ -104,9 +104,27 @@ def write_test_runs(logdir):
                                          from_logits=True, names=names)
     data[XSS_RUN + "/validation"] = write_run(logdir, XSS_RUN + "/validation", 12, 1, seed=6,
                                               thresholds=21, names=names)
+    data[LOGITS_AS_PROBS] = write_logits_as_probabilities(logdir, LOGITS_AS_PROBS)
     summary.close_all()
     write_future_tag(os.path.join(logdir, "future"))
     return data
+
+
+LOGITS_AS_PROBS = "logits_as_probs/validation"
+
+
+def write_logits_as_probabilities(logdir, run):
+    """A run whose logits were counted with from_logits=False (the warning banner's case)."""
+    import warnings
+
+    rng = np.random.default_rng(11)
+    y = rng.random((300, 5)) < 0.3
+    z = rng.normal(size=(300, 5)) * 2 + 2.5 * y - 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        c = tbm.confusion_counts(y, z, thresholds=21, label_names=[f"head_{i}" for i in range(5)])
+    summary.write_counts(os.path.join(logdir, run), TAG, c, 0, wall_time=1.7e9)
+    return {0: c}
 
 
 def write_future_tag(run_dir):
@@ -240,7 +258,8 @@ def wait_step(frame, step, timeout=20000):
 
 
 def table_rows(pg):
-    """[(name, support, precision, recall, f1, best_t, best_f1)] of the rendered table rows."""
+    """[(name, support, precision, recall, f1, ap, roc_auc, best_t, best_value)] of the rendered
+    table rows."""
     return plugin_frame(pg).evaluate("""() =>
         [...document.querySelectorAll('.tbm-row')]
           .filter((r) => r.style.display !== 'none')
@@ -252,13 +271,19 @@ def table_rows(pg):
           })""")
 
 
-def expected_rows(counts, ti):
-    p, r, f = counts.precision()[:, ti], counts.recall()[:, ti], counts.f1()[:, ti]
-    best = counts.to_best_thresholds()
+def expected_rows(counts, ti, zero_division=0, metric="f1", **params):
+    p = counts.precision(zero_division=zero_division)[:, ti]
+    r = counts.recall(zero_division=zero_division)[:, ti]
+    f = counts.f1(zero_division=zero_division)[:, ti]
+    ap, auc = counts.average_precision(average=None), counts.roc_auc(average=None)
+    best = counts.to_best_thresholds(metric, **params)
     rows = {}
     for l, name in enumerate(counts.label_names):
+        value = (js_fixed(best.scores[l]) if metric != "cost" else
+                 "\u2014" if math.isnan(best.scores[l]) else js_count(round(best.scores[l], 2)))
         rows[name] = [name, js_count(counts.support[l]), js_fixed(p[l]), js_fixed(r[l]),
-                      js_fixed(f[l]), js_threshold(best.thresholds[l]), js_fixed(best.scores[l])]
+                      js_fixed(f[l]), js_fixed(ap[l]), js_fixed(auc[l]),
+                      js_threshold(best.thresholds[l]), value]
     return rows
 
 
@@ -273,7 +298,7 @@ def check_explorer_numbers(pg, frame, counts, ti):
     assert kpi(frame, "weighted_f1") == js_fixed(counts.f1("weighted")[ti])
     assert kpi(frame, "binary_accuracy") == js_fixed(counts.binary_accuracy()[ti])
     assert kpi(frame, "exact_match_accuracy") == js_fixed(counts.exact_match_accuracy()[ti])
-    assert js_fixed(counts.all_negative_accuracy()) in frame.locator(
+    assert js_fixed(100 * counts.all_negative_accuracy(), 1) + "%" in frame.locator(
         "[data-kpi='binary_accuracy'] .s").text_content()
     legend = frame.locator("[data-chart='prf'] + .tbm-legend b").all_text_contents()
     assert legend == [js_fixed(v[ti]) for v in (
@@ -281,7 +306,7 @@ def check_explorer_numbers(pg, frame, counts, ti):
         counts.f1("macro"), counts.precision("macro"), counts.recall("macro"))]
     acc = frame.locator("[data-chart='accuracy'] + .tbm-legend b").all_text_contents()
     assert acc == [js_fixed(counts.binary_accuracy()[ti]), js_fixed(counts.exact_match_accuracy()[ti]),
-                   js_fixed(counts.all_negative_accuracy())]
+                   js_fixed(counts.all_negative_accuracy()), js_fixed(counts.all_negative_exact_match())]
     rows = table_rows(pg)
     want = expected_rows(counts, ti)
     assert len(rows) == counts.num_labels
@@ -500,7 +525,8 @@ def test_download_best_thresholds(page, data_and_servers, tmp_path):
     got = tbm.load_best_thresholds(str(path))
     want = d["data"]["exp/validation"][2].to_best_thresholds()
     assert got.labels == want.labels
-    np.testing.assert_array_equal(got.thresholds, want.thresholds)
+    # thresholds are written as the shortest decimal of their float32 (0.8, not 0.800000011920929)
+    np.testing.assert_array_equal(got.thresholds.astype(np.float32), want.thresholds.astype(np.float32))
     np.testing.assert_array_equal(got.scores, want.scores)
 
 
@@ -542,6 +568,185 @@ def test_js_fixtures_are_current():
 
 
 # ---------------------------------------------------------------------------------------------
+# Explorer additions (issues 9-11): Keras accuracy, warnings, zero_division, objectives, ranking,
+# distributions, calibration, runs overlaid
+
+
+def test_keras_accuracy_card_and_baselines(page, data_and_servers):
+    d = data_and_servers
+    frame = open_dashboard(page, d["server"])
+    last = max(d["data"]["exp/validation"])  # test_new_step_appears_without_reload adds one
+    wait_step(frame, last)
+    counts = d["data"]["exp/validation"][last]
+    assert kpi(frame, "keras_accuracy") == js_fixed(counts.categorical_accuracy())
+    card = frame.locator("[data-kpi='keras_accuracy']")
+    assert "Keras `accuracy`" in card.locator(".k").text_content()
+    assert f"precision@1 {js_fixed(counts.precision_at_1())}" in card.locator(".s").text_content()
+    assert "argmax(y_true) == argmax(y_pred)" in card.get_attribute("title")
+    exact = frame.locator("[data-kpi='exact_match_accuracy'] .s").text_content()
+    assert js_fixed(100 * counts.all_negative_exact_match(), 1) + "%" in exact
+    assert "pp" in exact and "-0.0" not in exact and "\u22120.0" not in exact
+    ranking = frame.locator("[data-kpi='ranking']")
+    assert ranking.locator(".v").text_content() == js_fixed(counts.average_precision("macro"))
+    assert js_fixed(counts.roc_auc("macro")) in ranking.locator(".s").text_content()
+    assert "600 samples" in frame.locator("[data-kpi='data'] .s").text_content()
+    # the help says which Keras metric `accuracy` becomes, and s > t against s >= t
+    help_text = frame.locator(".tbm-help").text_content()
+    assert "SparseCategoricalAccuracy" in help_text and "BinaryAccuracy counts s > t" in help_text
+    assert "what Keras calls binary accuracy" not in help_text
+    # at t = 1 nothing is predicted: the trap sentence, said plainly
+    set_slider(page, 20)
+    trap = frame.locator("[data-trap]")
+    assert trap.is_visible() and "predicts almost no positives" in trap.text_content()
+    set_slider(page, 10)
+
+
+def test_warnings_banner_for_logits_read_as_probabilities(page, data_and_servers):
+    d = data_and_servers
+    frame = open_dashboard(page, d["server"])
+    wait_step(frame, max(d["data"]["exp/validation"]))
+    assert frame.locator("[data-data-warnings]").is_hidden()
+    frame.locator("[data-picker='run']").select_option(LOGITS_AS_PROBS)
+    wait_step(frame, 0)
+    counts = d["data"][LOGITS_AS_PROBS][0]
+    banner = frame.locator("[data-data-warnings] li[data-kind='out_of_range']")
+    banner.wait_for()
+    text = banner.text_content()
+    assert f"{100 * counts.out_of_range_share():.3g}%" in text and "from_logits=True" in text
+    # the distribution shows the out-of-range scores in the outer bins
+    note = frame.locator("[data-dist-note]")
+    wait_until(lambda: "outside [0, 1]" in note.text_content(), timeout=10, message="dist note")
+
+
+def test_zero_division_switch_survives_reload(page, data_and_servers):
+    d = data_and_servers
+    frame = open_dashboard(page, d["server"])
+    last = max(d["data"]["exp/validation"])  # test_new_step_appears_without_reload adds one
+    wait_step(frame, last)
+    counts = d["data"]["exp/validation"][last]
+    set_slider(page, 20)  # t = 1: labels predict nothing, precision divides by zero
+    renders = frame.locator("#tbm-root").get_attribute("data-renders")
+    frame.locator("[data-zero-division] select, select[data-zero-division]").select_option("nan")
+    wait_until(lambda: frame.locator("#tbm-root").get_attribute("data-renders") != renders,
+               timeout=10, message="explorer reloaded")
+    ti = 20
+    assert kpi(frame, "macro_f1") == js_fixed(counts.f1("macro", zero_division=np.nan)[ti])
+    assert kpi(frame, "micro_f1") == js_fixed(counts.f1("micro", zero_division=np.nan)[ti])
+    want = expected_rows(counts, ti, zero_division=np.nan)
+    assert {r[0]: r for r in table_rows(page)} == want
+    time.sleep(0.5)  # the choice is saved once the page settles
+    page.reload()
+    frame = page.frame_locator("iframe")
+    frame.locator("#tbm-root[data-ready='1']").wait_for(timeout=30000)
+    wait_step(frame, last)
+    assert frame.locator("select[data-zero-division]").input_value() == "nan"
+    assert kpi(frame, "macro_f1") == js_fixed(counts.f1("macro", zero_division=np.nan)[ti])
+
+
+def test_objective_picker_drives_best_column_download_and_survives_reload(page, data_and_servers):
+    d = data_and_servers
+    frame = open_dashboard(page, d["server"])
+    last = max(d["data"]["exp/validation"])  # test_new_step_appears_without_reload adds one
+    wait_step(frame, last)
+    counts = d["data"]["exp/validation"][last]
+    ti = counts.threshold_index(0.5)
+    frame.locator("select[data-objective='metric']").select_option("cost")
+    frame.locator("input[data-objective-param='cost_fn']").fill("5")
+    frame.locator("input[data-objective-param='cost_fn']").dispatch_event("change")
+    header = frame.locator(".tbm-thead button").nth(8)
+    wait_until(lambda: header.text_content().startswith("Best cost"), timeout=10, message="header")
+    wait_until(lambda: {r[0]: r for r in table_rows(page)} == expected_rows(
+        counts, ti, metric="cost", cost_fp=1.0, cost_fn=5.0), timeout=10, message="best column")
+    href = frame.locator("a.tbm-btn[download]").get_attribute("href")
+    assert "metric=cost" in href and "cost_fn=5" in href and f"step={last}" in href
+    # a bad parameter is refused in place, naming the fix; nothing is requested
+    frame.locator("input[data-objective-param='cost_fp']").fill("-1")
+    frame.locator("input[data-objective-param='cost_fp']").dispatch_event("change")
+    assert "cost_fp >= 0" in frame.locator(".tbm-err").text_content()
+    # the slider jumps to a label's best threshold
+    name = counts.label_names[3]
+    frame.locator(".tbm-row", has_text=name).first.click()
+    frame.locator("[data-jump-best]").click()
+    best = counts.best_thresholds("cost", cost_fp=1.0, cost_fn=5.0)[3]
+    assert frame.locator(".tbm-tval").text_content() == f"t = {js_threshold(best)}"
+    time.sleep(0.5)
+    page.reload()
+    frame = page.frame_locator("iframe")
+    frame.locator("#tbm-root[data-ready='1']").wait_for(timeout=30000)
+    wait_step(frame, last)
+    assert frame.locator("select[data-objective='metric']").input_value() == "cost"
+    assert frame.locator("input[data-objective-param='cost_fn']").input_value() == "5"
+    ti = counts.threshold_index(best)
+    wait_until(lambda: {r[0]: r for r in table_rows(page)} == expected_rows(
+        counts, ti, metric="cost", cost_fp=1.0, cost_fn=5.0), timeout=10, message="after reload")
+    with page.expect_download() as info:
+        frame.locator("a.tbm-btn[download]").click()
+    path = os.path.join(tempfile.mkdtemp(), "best.json")
+    info.value.save_as(path)
+    got = tbm.load_best_thresholds(path)
+    want = counts.to_best_thresholds("cost", cost_fp=1.0, cost_fn=5.0)
+    assert got.metric == "cost" and got.params == {"cost_fp": 1.0, "cost_fn": 5.0}
+    assert got.step == last and got.run == "exp/validation" and got.tag == TAG
+    np.testing.assert_array_equal(got.thresholds.astype(np.float32), want.thresholds.astype(np.float32))
+
+
+def test_roc_distribution_reliability_and_overlay_render(page, data_and_servers):
+    d = data_and_servers
+    frame = open_dashboard(page, d["server"])
+    last = max(d["data"]["exp/validation"])  # test_new_step_appears_without_reload adds one
+    wait_step(frame, last)
+    counts = d["data"]["exp/validation"][last]
+    name = counts.label_names[1]
+    frame.locator(".tbm-row", has_text=name).first.click()
+    roc_legend = frame.locator("[data-chart='roc'] + .tbm-legend")
+    wait_until(lambda: f"AUC {js_fixed(counts.roc_auc(None)[1])}" in roc_legend.text_content(),
+               timeout=10, message="ROC legend")
+    assert f"AUC {js_fixed(counts.roc_auc('micro'))}" in roc_legend.text_content()
+    rel = frame.locator("[data-chart='reliability'] + .tbm-legend")
+    wait_until(lambda: f"ECE {js_fixed(counts.expected_calibration_error()[1])}" in rel.text_content(),
+               timeout=10, message="reliability legend")
+    assert f"ECE {js_fixed(counts.expected_calibration_error('micro'))}" in rel.text_content()
+    hist = frame.locator("[data-chart='distribution'] + .tbm-legend b").all_text_contents()
+    pos, neg = counts.score_histogram()
+    assert hist == [js_count(pos[1].sum()), js_count(neg[1].sum())]
+    frame.locator("[data-card='distribution'] button[data-value='log']").click()
+    frame.locator("[data-card='distribution'] button[data-value='pooled']").click()
+    hist = frame.locator("[data-chart='distribution'] + .tbm-legend b").all_text_contents()
+    assert hist == [js_count(pos.sum()), js_count(neg.sum())]
+    # the slider's threshold is a line over the histogram
+    set_slider(page, 15)
+    assert frame.locator("[data-chart='distribution'] .tbm-marker").is_visible()
+    # the runs overlaid: each run's AP and ROC-AUC, micro then the selected label
+    legend = frame.locator("[data-overlay-legend]")
+    want = {run: steps[max(steps)] for run, steps in d["data"].items()}
+    wait_until(lambda: legend.locator("span").count() == len(want), timeout=15, message="overlay")
+    for run, c in want.items():
+        text = legend.locator("span").filter(has_text=f"(step {max(d['data'][run])})").all_text_contents()
+        assert any(t.startswith(run) and f"AP {js_fixed(c.average_precision('micro'))}" in t
+                   for t in text), run
+    frame.locator("[data-card='overlay'] button[data-value='label']").click()
+    c = want["exp/train"]
+    wait_until(lambda: f"ROC-AUC {js_fixed(c.roc_auc(None)[1])}" in legend.text_content(),
+               timeout=15, message="overlay of the label")
+    for chart in ("roc", "distribution", "reliability", "overlay-pr", "overlay-roc"):
+        assert frame.locator(f"[data-chart='{chart}'] canvas").count() == 1, chart
+    os.makedirs("/tmp/shots", exist_ok=True)
+    page.screenshot(path="/tmp/shots/explorer_test.png", full_page=True)
+
+
+def test_invalid_regex_filter_names_the_pattern(page, data_and_servers):
+    d = data_and_servers
+    frame = open_dashboard(page, d["server"])
+    wait_step(frame, max(d["data"]["exp/validation"]))
+    frame.locator("input[type=search]").fill("/car(/")
+    status = frame.locator("[data-filter-status]").text_content()
+    assert status.startswith("Invalid /regex/ /car(/")
+    assert "No label matches" not in frame.locator(".tbm-empty-rows").text_content()
+    frame.locator("input[type=search]").fill("/^car$/")
+    assert [r[0] for r in table_rows(page)] == ["car"]
+
+
+# ---------------------------------------------------------------------------------------------
 # README screenshots: python -m tests.test_browser --screenshots docs/screenshots
 
 
@@ -560,9 +765,21 @@ def make_screenshots(out_dir):
             pg = ctx.new_page()
             frame = open_dashboard(pg, server)
             set_slider(pg, 65)
-            frame.locator(".tbm-row", has_text="bicycle").first.click()
+            # clicks through the DOM, so that the page stays scrolled to the top
+            frame.locator(".tbm-row", has_text="bicycle").first.evaluate("(el) => el.click()")
             pg.mouse.move(0, 0)
+            time.sleep(1.0)  # the distribution and the runs overlaid load after the click
             pg.screenshot(path=os.path.join(out_dir, "explorer.png"))
+            # ranking, score distribution and calibration; the runs overlaid
+            frame.locator("[data-card='roc']").scroll_into_view_if_needed()
+            frame.locator(".tbm-grid3").nth(1).screenshot(
+                path=os.path.join(out_dir, "explorer_ranking.png"))
+            frame.locator("[data-card='overlay'] button[data-value='label']").click()
+            frame.locator("[data-overlay-legend] span").nth(3).wait_for()
+            time.sleep(0.5)
+            frame.locator("[data-card='overlay']").screenshot(
+                path=os.path.join(out_dir, "explorer_overlay.png"))
+            frame.locator("[data-card='overlay'] button[data-value='micro']").click()
             pg.set_viewport_size({"width": 1400, "height": 930})
             frame.locator("[data-tab='labels']").click()
             time.sleep(1.0)
@@ -575,6 +792,23 @@ def make_screenshots(out_dir):
             time.sleep(0.5)
             frame.locator("[data-chart='macro_f1'] .u-over").hover(position={"x": 200, "y": 60})
             pg.screenshot(path=os.path.join(out_dir, "compare.png"))
+            # logits read as probabilities: the banner, and the scores in the outer bins
+            write_logits_as_probabilities(logdir, "run3_forgot_from_logits/validation")
+            summary.close_all()
+            wait_until(lambda: len(server.get_json("/data/plugin/tb_metrics/tags")) == 5, timeout=60)
+            pg.set_viewport_size({"width": 1400, "height": 1180})
+            frame.locator("[data-tab='explorer']").click()
+            frame.locator("button", has_text="Refresh").click()
+            frame.locator("[data-picker='run'] option[value='run3_forgot_from_logits/validation']").wait_for(
+                state="attached")
+            frame.locator("[data-picker='run']").select_option("run3_forgot_from_logits/validation")
+            frame.locator("[data-data-warnings] li").first.wait_for()
+            frame.locator(".tbm-row", has_text="head_2").first.evaluate("(el) => el.click()")
+            frame.locator("[data-card='distribution'] button[data-value='log']").evaluate(
+                "(el) => el.click()")
+            time.sleep(1.0)
+            pg.mouse.move(0, 0)
+            pg.screenshot(path=os.path.join(out_dir, "logits_warning.png"))
             b.close()
     finally:
         summary.close_all()

@@ -218,7 +218,7 @@ def test_tags(board, logdir):
     info = tags["exp/train"][TAG]
     c = written[("exp/train", TAG)][0]
     assert info == {"labels": LABELS, "thresholds": [float(t) for t in c.thresholds],
-                    "from_logits": False, "max_step": NUM_STEPS - 1,
+                    "from_logits": False, "sample_unit": "samples", "max_step": NUM_STEPS - 1,
                     "max_wall_time": 1000.0 + NUM_STEPS - 1}
     assert tags["exp/train"]["weighted_logits"]["from_logits"] is True
     assert not set(bad["unlisted"]) & set(tags["bad"])
@@ -264,7 +264,7 @@ def test_explorer_best_heatmap_series(board, logdir):
     assert _impl(board, "explorer", run="exp/train", tag=TAG, step=3) == \
         serialize.explorer_json(c3, 3, 1003.0)
     best = _impl(board, "best_thresholds", run="exp/train", tag=TAG, step=3)
-    assert best == c3.to_best_thresholds().to_json()
+    assert best == c3.to_best_thresholds(step=3, run="exp/train", tag=TAG).to_json()
     assert tbm.BestThresholds.from_json(json.loads(json.dumps(best))).labels == LABELS
 
     heat = _impl(board, "heatmap", run="exp/train", tag=TAG, threshold=0.33)
@@ -306,7 +306,8 @@ def test_malformed_summaries_are_409_with_reasons(board, logdir):
             assert _error_code(getattr(p, f"{name}_impl"), board.ctx, "", run="bad", tag=tag) == 409
     # Partly bad: the latest step is broken; the latest readable one is served, with a warning.
     got = _impl(board, "explorer", run="bad", tag="partly_bad")
-    assert got["step"] == 1 and "step 2" in got["warnings"][0]
+    assert got["step"] == 1 and got["warnings"][0]["kind"] == "read"
+    assert "step 2" in got["warnings"][0]["message"]
     steps = _impl(board, "steps", run="bad", tag="partly_bad")
     assert steps["steps"] == [0, 1] and len(steps["warnings"]) == 1
     assert _error_code(p.counts_impl, board.ctx, "", run="bad", tag="partly_bad", step=2) == 409
@@ -428,6 +429,21 @@ def test_experiment_id_and_path_prefix(logdir):
     ("heatmap?run=exp/train&tag=threshold_counts&threshold=best&metric=auc", 400),
     ("best_thresholds?run=exp/train&tag=threshold_counts&metric=precision", 400),
     ("series?tag=threshold_counts", 400),
+    ("explorer?run=exp/train&tag=threshold_counts&zero_division=2", 400),
+    ("explorer?run=exp/train&tag=threshold_counts&zero_division=", 400),
+    ("explorer?run=exp/train&tag=threshold_counts&zero_division=NaN", 400),
+    ("explorer?run=exp/train&tag=threshold_counts&metric=f1&beta=2", 400),
+    ("explorer?run=exp/train&tag=threshold_counts&metric=fbeta&beta=0", 400),
+    ("explorer?run=exp/train&tag=threshold_counts&metric=fbeta&beta=x", 400),
+    ("best_thresholds?run=exp/train&tag=threshold_counts&metric=recall_at_precision&precision=1.5", 400),
+    ("best_thresholds?run=exp/train&tag=threshold_counts&metric=cost&cost_fp=-1", 400),
+    ("best_thresholds?run=exp/train&tag=threshold_counts&metric=cost&cost_fp=inf", 400),
+    ("curves?tag=threshold_counts", 400),
+    ("curves?run=exp/train&tag=threshold_counts&step=x", 400),
+    ("distribution?run=exp/train", 400),
+    ("distribution?run=exp/train&tag=threshold_counts&label=nope", 404),
+    ("distribution?run=exp/nope&tag=threshold_counts", 404),
+    ("distribution?run=exp/train&tag=threshold_counts&step=99", 404),
     ("series?run=exp/train&tag=threshold_counts&threshold=x", 400),
     ("counts?run=nope&tag=threshold_counts", 404),
     ("counts?run=exp/train&tag=nope", 404),
@@ -510,10 +526,15 @@ FUZZ_VALUES = {
             "bad_tensor_bytes", "", "x" * 300],
     "step": ["0", "3", "11", "-1", "1e3", "0x10", "", " 2", "99999999999999999999", "nan"],
     "threshold": ["0", "1", "0.5", "best", "BEST", "-0", "1.0000001", "nan", "inf", "", "0.333"],
-    "metric": ["f1", "F1", "auc", "", "precision"],
+    "metric": ["f1", "F1", "auc", "", "precision", "fbeta", "cost", "recall_at_precision"],
+    "zero_division": ["0", "1", "nan", "NaN", "2", "", "warn"],
+    "beta": ["0.5", "0", "-1", "inf", "x"],
+    "precision": ["0.9", "1.5", "nan"],
+    "cost_fn": ["5", "-1", "1e308"],
+    "label": ["cat", "dog", "zebra", "", "é", "x" * 300],
 }
 FUZZ_ROUTES = ["tags", "warnings", "steps", "counts", "explorer", "heatmap", "series",
-               "best_thresholds", "static/index.js", "nonexistent"]
+               "best_thresholds", "curves", "distribution", "static/index.js", "nonexistent"]
 
 
 def random_query(rng):
@@ -538,3 +559,85 @@ def test_fuzz_no_5xx(board):
             assert json.loads(body)["error"]
     assert {200, 400, 404, 409} <= seen
     assert time.monotonic() - start < 60
+
+
+# ---------------------------------------------------------------------------------------------
+# Explorer parameters and the explorer's own routes (issues 9-11)
+
+
+@pytest.mark.parametrize("zd_text,zd", [("0", 0.0), ("1", 1.0), ("nan", float("nan"))])
+def test_explorer_zero_division_and_objective(board, logdir, zd_text, zd):
+    c = logdir[1][("exp/validation", TAG)][4]
+    q = (f"{P}/explorer?run=exp/validation&tag={TAG}&step=4&zero_division={zd_text}"
+         "&metric=fbeta&beta=0.5")
+    status, got = board.json(q)
+    expected = serialize.explorer_json(c, 4, 1004.0, zd, "fbeta", {"beta": 0.5})
+    assert status == 200 and got == json.loads(serialize.dumps(expected))
+    assert got["zero_division"] == zd_text and got["best"]["metric"] == "fbeta"
+    macro = np.array([np.nan if v is None else v for v in got["macro"]["precision"]])
+    np.testing.assert_array_equal(macro, c.precision(average="macro", zero_division=zd))
+    best = np.array([np.nan if v is None else v for v in got["best"]["threshold"]])
+    np.testing.assert_array_equal(best, c.best_thresholds("fbeta", beta=0.5))
+    assert all(w["kind"] in ("nan", "out_of_range") for w in got["warnings"])
+    assert any(w["kind"] == "nan" for w in got["warnings"])  # make_counts puts a NaN score
+
+
+@pytest.mark.parametrize("metric,params", [
+    ("f1", {}), ("fbeta", {"beta": 2.0}), ("recall_at_precision", {"precision": 0.6}),
+    ("precision_at_recall", {"recall": 0.5}), ("cost", {"cost_fp": 1.0, "cost_fn": 5.0})])
+def test_best_thresholds_objective_step_run_tag(board, logdir, metric, params):
+    c = logdir[1][("exp/train", TAG)][NUM_STEPS - 1]
+    q = "&".join(f"{k}={v}" for k, v in params.items())
+    status, got = board.json(f"{P}/best_thresholds?run=exp/train&tag={TAG}&metric={metric}&{q}")
+    expected = c.to_best_thresholds(metric, step=NUM_STEPS - 1, run="exp/train", tag=TAG, **params)
+    assert status == 200 and got == json.loads(serialize.dumps(expected.to_json()))
+    back = tbm.BestThresholds.from_json(got)
+    assert back.metric == metric and back.step == NUM_STEPS - 1 and back.run == "exp/train"
+    assert back.tag == TAG and all(back.params[k] == v for k, v in params.items())
+
+
+def test_curves_of_several_runs(board, logdir):
+    written = logdir[1]
+    got = _impl(board, "curves", runs=["exp/train", "exp/validation", "nope"], tag=TAG,
+                label="dog")
+    assert set(got) == {"exp/train", "exp/validation"}
+    for run in ("exp/train", "exp/validation"):
+        c = written[(run, TAG)][NUM_STEPS - 1]
+        one = got[run]
+        assert one["step"] == NUM_STEPS - 1 and one["label"] == "dog"
+        fpr, tpr = c.roc_curve()
+        assert one["fpr"] == fpr[1].tolist() and one["tpr"] == tpr[1].tolist()
+        assert one["precision"] == c.precision()[1].tolist()
+        assert one["recall"] == c.recall()[1].tolist()
+        assert one["average_precision"] == c.average_precision(average=None)[1]
+        assert one["roc_auc"] == c.roc_auc(average=None)[1]
+    micro = _impl(board, "curves", runs=["exp/validation"], tag=TAG, label=None, step=2)
+    c2 = written[("exp/validation", TAG)][2]
+    assert micro["exp/validation"]["step"] == 2
+    assert micro["exp/validation"]["roc_auc"] == c2.roc_auc(average="micro")
+    assert micro["exp/validation"]["fpr"] == c2.roc_curve(average="micro")[0].tolist()
+    assert micro["exp/validation"]["predicted"] == (c2.tp + c2.fp).sum(axis=0).tolist()
+    missing = _impl(board, "curves", runs=["exp/train"], tag=TAG, label="zebra")
+    assert "zebra" in missing["exp/train"]["error"]
+    status, body = board.json(f"{P}/curves?run=exp/train&run=exp/validation&tag={TAG}")
+    assert status == 200 and set(body) == {"exp/train", "exp/validation"}
+
+
+def test_distribution_pooled_and_label(board, logdir):
+    c = logdir[1][("exp/validation", TAG)][NUM_STEPS - 1]
+    status, got = board.json(f"{P}/distribution?run=exp/validation&tag={TAG}&label=cat")
+    assert status == 200 and got["step"] == NUM_STEPS - 1
+    pos, neg = c.score_histogram()
+    assert got["pooled"]["positives"] == pos.sum(0).tolist()
+    assert got["pooled"]["negatives"] == neg.sum(0).tolist()
+    assert got["label"]["positives"] == pos[0].tolist() and got["label"]["name"] == "cat"
+    assert got["label"]["negatives"] == neg[0].tolist()
+    assert got["pooled"]["ece"] == c.expected_calibration_error(average="micro")
+    assert got["label"]["ece"] == c.expected_calibration_error()[0]
+    conf, share, cells = c.reliability(average="micro")
+    assert got["pooled"]["confidence"] == conf.tolist()
+    assert got["pooled"]["cells"] == cells.tolist()
+    # every non-NaN cell is in exactly one bin
+    assert sum(got["pooled"]["cells"]) == c.observed.sum() - c.nan.sum()
+    no_label = _impl(board, "distribution", run="exp/validation", tag=TAG)
+    assert no_label["label"] is None and no_label["pooled"] == got["pooled"]

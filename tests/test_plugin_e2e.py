@@ -97,7 +97,8 @@ def test_tags_and_warnings(server, logs):
         c = steps[0]
         assert tags[run][tag] == {"labels": c.label_names,
                                   "thresholds": [float(t) for t in c.thresholds],
-                                  "from_logits": c.from_logits, "max_step": max(steps),
+                                  "from_logits": c.from_logits,
+                                  "sample_unit": c.sample_unit, "max_step": max(steps),
                                   "max_wall_time": tags[run][tag]["max_wall_time"]}
     assert tags["exp/train"][TAG]["max_wall_time"] == 1000.0 + NUM_STEPS - 1
     assert not set(bad["unlisted"]) & set(tags["bad"])
@@ -130,7 +131,7 @@ def test_every_route_matches_written_counts(server, servers, logs):
         assert got["step"] == mid and got["micro"]["f1"] == _norm(
             serialize.floats(by_step[mid].f1(average="micro")))
         got = server.get_json(f"{P}/best_thresholds", run=run, tag=tag, step=mid)
-        assert got == _norm(by_step[mid].to_best_thresholds().to_json())
+        assert got == _norm(by_step[mid].to_best_thresholds(step=mid, run=run, tag=tag).to_json())
         for threshold, index in (("best", None), ("0.5", 5)):
             heat = server.get_json(f"{P}/heatmap", run=run, tag=tag, threshold=threshold)
             assert heat["steps"] == steps["steps"] and heat["labels"] == by_step[0].label_names

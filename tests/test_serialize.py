@@ -148,4 +148,107 @@ def test_tag_json():
     meta = metadata.parse_plugin_metadata(metadata.create_summary_metadata(c).plugin_data.content)
     out = _strict(serialize.tag_json(meta, 5, 123.5))
     assert out == {"labels": c.label_names, "thresholds": [float(t) for t in c.thresholds],
-                   "from_logits": True, "max_step": 5, "max_wall_time": 123.5}
+                   "from_logits": True, "sample_unit": "samples", "max_step": 5,
+                   "max_wall_time": 123.5}
+
+
+# ---------------------------------------------------------------------------------------------
+# serialize_explorer: the explorer's numbers (issues 9-11)
+
+from tb_metrics_plugin import serialize_explorer  # noqa: E402
+
+
+@pytest.mark.parametrize("zd", [0.0, 1.0, float("nan")])
+def test_explorer_json_zero_division_ranking_and_baselines(zd):
+    c = _counts()
+    out = _strict(serialize_explorer.explorer_json(c, 1, 0.0, zero_division=zd))
+    assert out["zero_division"] == serialize_explorer.zero_division_name(zd)
+    for avg in ("micro", "macro"):
+        for name in ("precision", "recall", "f1"):
+            _same(out[avg][name], getattr(c, name)(average=avg, zero_division=zd))
+    _same(out["weighted"]["f1"], c.f1(average="weighted", zero_division=zd))
+    _same(out["average_precision"], c.average_precision(average=None))
+    _same(out["roc_auc"], c.roc_auc(average=None))
+    assert out["roc_auc"][-1] is None  # the label without positives
+    for avg in ("micro", "macro", "weighted"):
+        assert out["ranking"][avg]["roc_auc"] == c.roc_auc(average=avg)
+        assert out["ranking"][avg]["average_precision"] == c.average_precision(average=avg)
+    fpr, tpr = c.roc_curve(average="micro")
+    _same(out["micro_roc"]["fpr"], fpr) and _same(out["micro_roc"]["tpr"], tpr)
+    assert out["all_negative_exact_match"] == c.all_negative_exact_match()
+    assert out["categorical_accuracy"] == c.categorical_accuracy()
+    assert out["precision_at_1"] == c.precision_at_1()
+    assert out["observed"] == c.observed.tolist()
+    assert out["sample_unit"] == "samples"
+
+
+def test_keras_accuracy_follows_keras_shapes():
+    rng = np.random.default_rng(3)
+    multi = tbm.confusion_counts(rng.random((30, 4)) < 0.4, rng.random((30, 4)), thresholds=5)
+    assert serialize_explorer.keras_accuracy(multi) == {
+        "metric": "CategoricalAccuracy", "value": multi.categorical_accuracy()}
+    sparse = tbm.confusion_counts(rng.integers(0, 3, 30), rng.random((30, 3)), thresholds=5)
+    assert serialize_explorer.keras_accuracy(sparse)["metric"] == "SparseCategoricalAccuracy"
+    assert serialize_explorer.keras_accuracy(sparse)["value"] == sparse.categorical_accuracy()
+    one = tbm.confusion_counts(rng.random(30) < 0.4, rng.random(30), thresholds=5)
+    assert serialize_explorer.keras_accuracy(one) == {"metric": "BinaryAccuracy", "value": None}
+
+
+def test_explorer_warnings_logits_read_as_probabilities_and_nan():
+    y = np.array([[1, 0, 1], [0, 1, 0], [1, 1, 0], [0, 0, 1], [1, 0, 0], [0, 1, 1]])
+    logits = np.linspace(-4, 3, 18).reshape(6, 3)
+    with pytest.warns(UserWarning, match="from_logits=True"):
+        c = tbm.confusion_counts(y, logits, thresholds=11)
+    warnings = serialize_explorer.warnings_json(c)
+    assert [w["kind"] for w in warnings] == ["out_of_range"]
+    share = f"{100 * c.out_of_range_share():.3g}%"
+    assert share in warnings[0]["message"] and "from_logits=True" in warnings[0]["message"]
+    assert _strict(serialize_explorer.explorer_json(c, 0, 0.0))["warnings"] == warnings
+    ok = tbm.confusion_counts(y, logits, thresholds=11, from_logits=True)
+    assert serialize_explorer.warnings_json(ok) == []
+    nan = _counts()  # one NaN score
+    (w,) = serialize_explorer.warnings_json(nan)
+    assert w["kind"] == "nan" and w["message"].startswith("1 NaN score in 1 of 4 labels")
+
+
+def test_explorer_sample_unit_positions():
+    rng = np.random.default_rng(1)
+    c = tbm.confusion_counts(rng.random((5, 7, 3)) < 0.3, rng.random((5, 7, 3)), thresholds=5)
+    out = _strict(serialize_explorer.explorer_json(c, 0, 0.0))
+    assert out["sample_unit"] == "positions" and out["n"] == 35
+
+
+@pytest.mark.parametrize("metric,params", [("f1", {}), ("fbeta", {"beta": 0.5}),
+                                           ("recall_at_precision", {"precision": 0.5}),
+                                           ("cost", {"cost_fp": 1, "cost_fn": 5})])
+def test_objective_json(metric, params):
+    c = _counts()
+    out = _strict(serialize_explorer.objective_json(c, metric, params))
+    idx = c.best_threshold_indices(metric, **params)
+    assert out["index"] == idx.tolist() and out["metric"] == metric
+    _same(out["threshold"], c.best_thresholds(metric, **params))
+    _same(out["value"], c.to_best_thresholds(metric, **params).scores)
+    f1 = c.f1()
+    _same(out["f1"], [f1[l, i] if i >= 0 else np.nan for l, i in enumerate(idx)])
+    assert out["higher_is_better"] is (metric != "cost")
+    with pytest.raises(ValueError, match="Unknown parameter"):
+        serialize_explorer.objective_json(c, "f1", {"beta": 2})
+
+
+def test_curves_and_distribution_json():
+    c = _counts()
+    micro = _strict(serialize_explorer.curves_json(c, 0, 0.0))
+    _same(micro["precision"], c.precision(average="micro"))
+    assert micro["roc_auc"] == c.roc_auc(average="micro")
+    one = _strict(serialize_explorer.curves_json(c, 0, 0.0, "l1"))
+    _same(one["tpr"], c.roc_curve()[1][1])
+    assert one["average_precision"] == c.average_precision(average=None)[1]
+    with pytest.raises(ValueError, match="Unknown label 'zz'"):
+        serialize_explorer.curves_json(c, 0, 0.0, "zz")
+    d = _strict(serialize_explorer.distribution_json(c, 0, 0.0, "l0"))
+    pos, neg = c.score_histogram()
+    assert d["label"]["positives"] == pos[0].tolist() and d["label"]["negatives"] == neg[0].tolist()
+    assert d["pooled"]["positives"] == pos.sum(0).tolist()
+    _same(d["label"]["positive_share"], c.reliability()[1][0])
+    assert d["label"]["ece"] == c.expected_calibration_error()[0]
+    assert len(d["pooled"]["confidence"]) == c.num_thresholds + 1

@@ -30,6 +30,13 @@ function seriesOpts(s, facets) {
     o.facets = [{ scale: "x", auto: false }, { scale: "y", auto: false }];
     o.paths = uPlot.paths.linear();
   }
+  if (s.stepped) o.paths = uPlot.paths.stepped({ align: 1 }); // histogram: value held to next x
+  if (s.fill) o.fill = s.fill;
+  if (s.points) {
+    // scatter (reliability diagram): dots only, sized by s.points
+    o.points = { show: true, size: s.points, width: 1, stroke: s.color, fill: s.color };
+    o.paths = () => null;
+  }
   return o;
 }
 
@@ -72,7 +79,8 @@ export class LineChart {
       axes: [
         axis({ label: opts.xLabel, labelSize: opts.xLabel ? 14 : 0, size: 26, values: opts.xValues,
           splits: opts.xSplits }),
-        axis({ label: opts.yLabel, labelSize: opts.yLabel ? 18 : 0, size: 40 }),
+        axis({ label: opts.yLabel, labelSize: opts.yLabel ? 18 : 0, size: opts.ySize || 40,
+          values: opts.yValues, splits: opts.ySplits }),
       ],
       series: [facets ? {} : { label: opts.xLabel || "x" },
         ...opts.series.map((s) => seriesOpts(s, facets))],

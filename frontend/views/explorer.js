@@ -1,17 +1,37 @@
-// View 1, the threshold explorer: headline numbers at the slider, micro/macro P/R/F1 and the
-// accuracies against threshold (with the all-negative baseline), the PR curve (micro and the
-// selected label) and the per-label table.
+// View 1, the threshold explorer: headline numbers at the slider (Keras' `accuracy`, binary and
+// exact-match accuracy against their all-negative baselines, ranking), micro/macro P/R/F1 and
+// the accuracies against threshold, the PR and ROC curves (micro and the selected label), the
+// score distribution and reliability, runs overlaid, and the per-label table with the objective
+// picker. Every number comes from the explorer route (Counts methods); only per-label P/R/F1 at
+// the slider are recomputed here (calc.js, fixture-checked against Python).
 
 import { h } from "../dom.js";
 import { COLORS } from "../style.js";
 import { LineChart, legend } from "./chart.js";
 import { LabelTable } from "./table.js";
+import { RocCard, OverlayCard } from "./roc.js";
+import { DistributionCards } from "./distribution.js";
+import { ObjectivePicker, ZeroDivisionPicker } from "./objective.js";
 import {
-  thresholdIndex, labelMetricsAt, labelCurve, filterLabels, sortIndices, prPoints,
+  thresholdIndex, labelMetricsAt, labelCurve, filterLabels, filterError, sortIndices, prPoints,
 } from "../calc.js";
-import { fmtMetric, fmtCount, fmtThreshold, fmtPct } from "../format.js";
+import { objectiveName } from "../objectives.js";
+import {
+  fmtMetric, fmtCount, fmtThreshold, fmtPct, baselineSentence, fmtRows,
+} from "../format.js";
 
 const THRESHOLD_SORTED = new Set(["precision", "recall", "f1"]);
+
+const KERAS_RULES = {
+  CategoricalAccuracy: "argmax(y_true) == argmax(y_pred) per sample: what Keras' " +
+    "metrics=[\"accuracy\"] logs for outputs with more than one column (CategoricalAccuracy); " +
+    "independent of the threshold",
+  SparseCategoricalAccuracy: "argmax(y_pred) == the class id per sample: what Keras' " +
+    "metrics=[\"accuracy\"] logs for class-id labels (SparseCategoricalAccuracy); " +
+    "independent of the threshold",
+  BinaryAccuracy: "one output column: Keras' metrics=[\"accuracy\"] is BinaryAccuracy " +
+    "(s > 0.5), i.e. binary accuracy at t = 0.5 except for scores exactly 0.5",
+};
 
 function kpi(key, title) {
   const v = h("div", { class: "v" }, "\u2014");
@@ -36,11 +56,18 @@ export class ExplorerView {
       micro: kpi("micro_f1", "Micro F1"),
       macro: kpi("macro_f1", "Macro F1"),
       weighted: kpi("weighted_f1", "Weighted F1"),
+      keras: kpi("keras_accuracy", "Keras `accuracy`"),
       binary: kpi("binary_accuracy", "Binary accuracy"),
       exact: kpi("exact_match_accuracy", "Exact-match accuracy"),
+      ranking: kpi("ranking", "Macro AP"),
       data: kpi("data", "Data"),
     };
     const kpis = h("div", { class: "tbm-kpis" }, Object.values(this.k).map((x) => x.el));
+    this.trapEl = h("div", { class: "tbm-trap tbm-hidden", role: "status", dataset: { trap: "1" } });
+
+    this.objective = new ObjectivePicker((o) => ctx.store.set({ objective: o }));
+    this.zeroDivision = new ZeroDivisionPicker((v) => ctx.store.set({ zeroDivision: v }));
+    const options = h("div", { class: "tbm-options" }, this.objective.el, this.zeroDivision.el);
 
     const prfSeries = [
       { label: "F1 micro", color: COLORS.f1, width: 2.25 },
@@ -53,7 +80,8 @@ export class ExplorerView {
     const accSeries = [
       { label: "binary", color: COLORS.binary, width: 2 },
       { label: "exact-match", color: COLORS.exact, width: 2 },
-      { label: "all-negative baseline", color: COLORS.allNegative, dash: [3, 3] },
+      { label: "binary: predicting nothing", color: COLORS.binary, dash: [3, 3], width: 1 },
+      { label: "exact-match: predicting nothing", color: COLORS.exact, dash: [3, 3], width: 1 },
     ];
     this.prfSeries = prfSeries;
     this.accSeries = accSeries;
@@ -71,6 +99,12 @@ export class ExplorerView {
     this.prLabelName = this.prLegend.el.children[1];
     this.prTitleLabel = h("span", { class: "tbm-muted" });
 
+    this.roc = new RocCard();
+    this.dist = new DistributionCards(ctx);
+    this.overlay = new OverlayCard((mode) => {
+      this.overlay.setMode(mode);
+      this._scheduleLoads();
+    });
     const charts = h("div", { class: "tbm-grid3" },
       h("div", { class: "tbm-card" }, h("h3", null, "Precision, recall, F1 vs threshold"),
         this.prfBox, this.prfLegend.el),
@@ -78,21 +112,77 @@ export class ExplorerView {
         this.accBox, this.accLegend.el),
       h("div", { class: "tbm-card" }, h("h3", null, "Precision-recall curve ", this.prTitleLabel),
         this.prBox, this.prLegend.el));
+    const charts2 = h("div", { class: "tbm-grid3" }, this.roc.el, this.dist.histCard, this.dist.relCard);
 
     this.table = new LabelTable((key) => ctx.onSort(key), (l) => ctx.selectLabel(l));
     this.filterInput = h("input", {
       type: "search", placeholder: "Filter labels (text or /regex/)", "aria-label": "Filter labels",
       oninput: () => ctx.store.set({ filter: this.filterInput.value }),
     });
-    this.countEl = h("span", { class: "tbm-muted tbm-small" });
+    this.countEl = h("span", { class: "tbm-muted tbm-small", dataset: { filterStatus: "1" } });
+    this.jumpBtn = h("button", { type: "button", class: "tbm-btn", disabled: true,
+      dataset: { jumpBest: "1" }, title: "Move the slider to the selected label's best threshold",
+      onclick: () => this._jumpToBest() }, "t \u2192 label's best");
     const tableCard = h("div", { class: "tbm-card" },
       h("div", { class: "tbm-tablebar" }, h("h3", { style: { margin: 0 } }, "Per-label metrics"),
-        this.filterInput, this.countEl),
+        this.filterInput, this.countEl, h("span", { class: "tbm-spacer" }), this.jumpBtn),
       this.table.el);
 
     this.el = h("section", { class: "tbm-view", dataset: { view: "explorer" } },
-      kpis, charts, tableCard);
+      options, kpis, this.trapEl, charts, charts2, this.overlay.el, tableCard);
     this.charts = null;
+    this.loadKey = { dist: null, overlay: null };
+  }
+
+  _jumpToBest() {
+    const m = this.m;
+    const l = this.ctx.store.get().selectedLabel;
+    if (!m || l === null || l >= m.L || !(m.bestT[l] === m.bestT[l])) return;
+    this.ctx.store.set({ threshold: m.bestT[l] });
+  }
+
+  /** Loads the distribution and the runs overlaid when their inputs changed (off the hot path). */
+  _scheduleLoads() {
+    clearTimeout(this._loadTimer);
+    this._loadTimer = setTimeout(() => this._loadAux(), 120);
+  }
+
+  async _loadAux() {
+    const ctx = this.ctx;
+    const m = this.m;
+    const st = ctx.store.get();
+    // the run and tag the shown model was loaded for (the store may already name the next one)
+    const src = this.src;
+    if (!m || !ctx.api || !src || !src.run || !src.tag) return;
+    const label = st.selectedLabel !== null && st.selectedLabel < m.L ? m.labels[st.selectedLabel] : null;
+    const dKey = JSON.stringify([src.run, src.tag, m.step, m.wallTime, label]);
+    if (this.loadKey.dist !== dKey) {
+      this.loadKey.dist = dKey;
+      try {
+        const d = await ctx.api.distribution(src.run, src.tag, m.step, label);
+        if (d) this.dist.setData(d, ctx.store.get());
+      } catch (e) {
+        this.loadKey.dist = null;
+        this.dist.histNote.textContent = `Score distribution: ${e.message}`;
+      }
+    }
+    const runs = ctx.overlayRuns ? ctx.overlayRuns() : [src.run];
+    const oLabel = this.overlay.mode === "label" ? label : null;
+    if (this.overlay.mode === "label" && label === null) {
+      this.overlay.setStatus("click a label in the table to overlay its curves");
+    }
+    const oKey = JSON.stringify([runs, src.tag, oLabel, ctx.tagsSig ? ctx.tagsSig() : ""]);
+    if (this.loadKey.overlay !== oKey && runs.length) {
+      this.loadKey.overlay = oKey;
+      this.overlay.setStatus("loading\u2026");
+      try {
+        const c = await ctx.api.curves(runs, src.tag, oLabel);
+        if (c) this.overlay.setData(c, runs);
+      } catch (e) {
+        this.loadKey.overlay = null;
+        this.overlay.setStatus(e.message);
+      }
+    }
   }
 
   _ensureCharts() {
@@ -111,6 +201,7 @@ export class ExplorerView {
   /** New data (a prepared explorer model). */
   setData(m, state) {
     this.m = m;
+    this.src = { run: state.run, tag: state.tag };
     this.ti = -1;
     this.staticKey = null;
     this.filterKey = null;
@@ -119,11 +210,26 @@ export class ExplorerView {
     this.charts.prf.setData([x, m.micro.f1, m.micro.precision, m.micro.recall,
       m.macro.f1, m.macro.precision, m.macro.recall].map((a) => Array.from(a)));
     const base = Array.from(m.thresholds, () => m.allNegativeAccuracy);
-    this.charts.acc.setData([x, Array.from(m.binaryAccuracy), Array.from(m.exactMatchAccuracy), base]);
+    const exactBase = Array.from(m.thresholds, () => (m.allNegativeExactMatch === m.allNegativeExactMatch
+      ? m.allNegativeExactMatch : null));
+    this.charts.acc.setData([x, Array.from(m.binaryAccuracy), Array.from(m.exactMatchAccuracy), base,
+      exactBase]);
     this.prSelected = undefined;
+    this.roc.setData(m);
+    this.objective.set(m.objective);
+    this.zeroDivision.set(m.zeroDivisionName);
+    const objName = objectiveName(m.objective);
+    this.table.setBestLabel(m.objective.metric === "cost" ? "Best cost" : `Best ${objName}`);
     this.table.invalidate();
     if (this.filterInput.value !== state.filter) this.filterInput.value = state.filter;
     this.update(state, null);
+    this._scheduleLoads();
+  }
+
+  /** Called by the app on state keys only this view draws (distScale, runs overlaid). */
+  setOption(state, changed) {
+    if (changed.includes("distScale")) this.dist.setScale(state.distScale);
+    if (changed.includes("compareRuns") || changed.includes("tags")) this._scheduleLoads();
   }
 
   _order(state, at) {
@@ -145,8 +251,8 @@ export class ExplorerView {
     else for (let i = 0; i < n; i++) buf[i] = i;
     const values = {
       support: m.support, precision: at.precision, recall: at.recall, f1: at.f1,
-      best_t: m.bestT, best_f1: m.bestF1,
-    }[key];
+      ap: m.ap, roc_auc: m.rocAuc, best_t: m.bestT, best_value: m.bestValue, best_f1: m.bestF1,
+    }[key] || m.support;
     sortIndices(buf, values, state.sortDir, key === "name" ? m.labels : null);
     if (!threshDep) {
       this.staticKey = sk;
@@ -168,18 +274,30 @@ export class ExplorerView {
     const t = m.thresholds[ti];
 
     if (tiChanged || all) this._updateNumbers(ti, t);
-    if (tiChanged || all || has("selectedLabel")) this._updatePR(state.selectedLabel, ti);
+    if (tiChanged || all || has("selectedLabel")) {
+      this._updatePR(state.selectedLabel, ti);
+      this.roc.update(state.selectedLabel, ti);
+      this.dist.setThreshold(t);
+      const l = state.selectedLabel;
+      this.jumpBtn.disabled = !(l !== null && l < m.L && m.bestT[l] === m.bestT[l]);
+    }
+    if (!all && has("selectedLabel")) this._scheduleLoads();
     if (tiChanged || all || has("sortKey") || has("sortDir") || has("filter")) {
       const order = this._order(state, at);
       this.table.setSort(state.sortKey, state.sortDir);
       this.table.selected = state.selectedLabel;
       this.table.update({
         names: m.labels, support: m.support, precision: at.precision, recall: at.recall,
-        f1: at.f1, best_t: m.bestT, best_f1: m.bestF1, nan: m.nan,
+        f1: at.f1, ap: m.ap, roc_auc: m.rocAuc, best_t: m.bestT, best_value: m.bestValue,
+        bestIsUnit: m.objective.metric !== "cost", nan: m.nan,
+        observed: m.hasIgnored ? m.observed : null,
       }, order);
       const shown = order.length;
-      this.countEl.textContent = shown === m.L ? `${fmtCount(m.L)} labels`
-        : `${fmtCount(shown)} of ${fmtCount(m.L)} labels`;
+      const err = filterError(state.filter);
+      this.table.emptyEl.textContent = err || "No label matches the filter.";
+      this.countEl.textContent = err || (shown === m.L ? `${fmtCount(m.L)} labels`
+        : `${fmtCount(shown)} of ${fmtCount(m.L)} labels`);
+      this.countEl.classList.toggle("tbm-warntext", !!err);
     } else if (has("selectedLabel")) {
       this.table.setSelected(state.selectedLabel);
     }
@@ -200,15 +318,35 @@ export class ExplorerView {
     const bin = m.binaryAccuracy[ti];
     const base = m.allNegativeAccuracy;
     k.binary.v.textContent = fmtMetric(bin);
-    const gain = bin - base;
-    k.binary.s.textContent = `all-negative baseline ${fmtMetric(base)} (${gain >= 0 ? "+" : "\u2212"}${fmtPct(Math.abs(gain))})`;
-    k.binary.el.classList.toggle("warn", !(gain > 0.01));
-    k.binary.el.title = "Predicting every label negative already scores the baseline: " +
-      "on sparse labels a high binary accuracy says little.";
-    k.exact.v.textContent = fmtMetric(m.exactMatchAccuracy[ti]);
-    k.exact.s.textContent = "samples with every label right";
+    const binNote = baselineSentence("Binary accuracy", bin, base);
+    k.binary.s.textContent = binNote.trap ? `predicting nothing: ${fmtPct(base)}` : binNote.text;
+    k.binary.el.classList.toggle("warn", binNote.trap);
+    k.binary.el.title = "Correct (sample, label) cells over all cells at the slider, counting " +
+      "s \u2265 t (Keras' BinaryAccuracy counts s > t: they differ only for scores exactly on t). " +
+      "Predicting every label negative already scores the baseline.";
+    this.trapEl.textContent = binNote.trap ? binNote.text : "";
+    this.trapEl.classList.toggle("tbm-hidden", !binNote.trap);
+    const exact = m.exactMatchAccuracy[ti];
+    k.exact.v.textContent = fmtMetric(exact);
+    const exNote = baselineSentence("Exact-match accuracy", exact, m.allNegativeExactMatch);
+    k.exact.s.textContent = exNote.text || "samples with every label right";
+    k.exact.el.classList.toggle("warn", exNote.trap);
+    k.exact.el.title = "Samples whose every label is right at the slider (subset accuracy). " +
+      "Baseline: the share of samples with no positive label, what predicting nothing scores.";
+    const ka = m.kerasAccuracy;
+    k.keras.v.textContent = fmtMetric(ka.value);
+    k.keras.s.textContent = (ka.metric === "BinaryAccuracy" ? "BinaryAccuracy: see binary accuracy at 0.5"
+      : `${ka.metric} \u00b7 precision@1 ${fmtMetric(m.precisionAt1)}`);
+    k.keras.el.title = `${KERAS_RULES[ka.metric] || ka.metric}. Precision@1: share of samples whose ` +
+      "top-scoring label is a positive.";
+    const r = m.ranking || {};
+    k.ranking.v.textContent = fmtMetric(r.macro ? r.macro.average_precision : null);
+    k.ranking.s.textContent = `ROC-AUC macro ${fmtMetric(r.macro ? r.macro.roc_auc : null)} \u00b7 ` +
+      `micro AP ${fmtMetric(r.micro ? r.micro.average_precision : null)}`;
+    k.ranking.el.title = "Average precision and ROC-AUC over the stored thresholds, independent " +
+      "of the slider: is the model ranking well at all? Macro leaves out labels without positives.";
     k.data.v.textContent = `step ${m.step}`;
-    k.data.s.textContent = `${fmtCount(m.n)} samples \u00b7 ${fmtCount(m.L)} labels \u00b7 ` +
+    k.data.s.textContent = `${fmtRows(m.n, m.sampleUnit, m.weighted)} \u00b7 ${fmtCount(m.L)} labels \u00b7 ` +
       `${m.T} thresholds` + (m.nanTotal > 0 ? ` \u00b7 \u26a0 ${fmtCount(m.nanTotal)} NaN scores` : "");
     k.data.el.classList.toggle("warn", m.nanTotal > 0);
 
@@ -216,7 +354,7 @@ export class ExplorerView {
       m.macro.recall].map((a) => a[ti]);
     this.charts.prf.setMarker(t, prfVals.map((y, i) => ({ y, color: this.prfSeries[i].color })));
     prfVals.forEach((v, i) => { this.prfLegend.values[i].textContent = fmtMetric(v); });
-    const accVals = [bin, m.exactMatchAccuracy[ti], base];
+    const accVals = [bin, m.exactMatchAccuracy[ti], base, m.allNegativeExactMatch];
     this.charts.acc.setMarker(t, accVals.map((y, i) => ({ y, color: this.accSeries[i].color })));
     accVals.forEach((v, i) => { this.accLegend.values[i].textContent = fmtMetric(v); });
   }

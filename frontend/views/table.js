@@ -9,12 +9,17 @@ export const ROW_H = 26;
 
 export const COLUMNS = [
   { key: "name", label: "Label", cls: "l", title: "Label name" },
-  { key: "support", label: "Support", title: "Positives for this label (tp + fn)" },
+  { key: "support", label: "Support", title: "Positives for this label (tp + fn); with ignored " +
+    "cells, \u201cof N\u201d gives the observed cells (Counts.observed)" },
   { key: "precision", label: "Precision", title: "tp / (tp + fp) at the slider threshold" },
   { key: "recall", label: "Recall", title: "tp / (tp + fn) at the slider threshold" },
   { key: "f1", label: "F1", title: "2tp / (2tp + fp + fn) at the slider threshold" },
-  { key: "best_t", label: "Best t", title: "Threshold of highest F1 for this label" },
-  { key: "best_f1", label: "Best F1", title: "F1 at the label's best threshold" },
+  { key: "ap", label: "AP", title: "Average precision over the stored thresholds " +
+    "(scikit-learn's step sum; independent of the slider)" },
+  { key: "roc_auc", label: "ROC-AUC", title: "Area under the ROC curve over the stored " +
+    "thresholds (trapezoid; independent of the slider)" },
+  { key: "best_t", label: "Best t", title: "Each label's best threshold for the chosen objective" },
+  { key: "best_value", label: "Best F1", title: "The objective at the label's best threshold" },
 ];
 
 function barCell() {
@@ -30,7 +35,7 @@ export class LabelTable {
   constructor(onSort, onSelect) {
     this.onSelect = onSelect;
     this.order = new Int32Array(0); // label indices in display order
-    this.cols = null; // {names, support, precision, recall, f1, best_t, best_f1, nan}
+    this.cols = null; // {names, support, observed?, precision, recall, f1, ap, roc_auc, best_t, best_value, bestIsUnit, nan}
     this.selected = null;
     this.headButtons = {};
     const head = h("div", { class: "tbm-thead", role: "row" }, COLUMNS.map((c) => {
@@ -74,6 +79,11 @@ export class LabelTable {
       const row = e.target.closest(".tbm-row");
       if (row && row.dataset.label !== "") this.onSelect(Number(row.dataset.label));
     });
+  }
+
+  /** The header of the best-value column (the objective's name). */
+  setBestLabel(text) {
+    this.headButtons.best_value.textContent = text;
   }
 
   setSort(key, dir) {
@@ -123,12 +133,14 @@ export class LabelTable {
     const precision = h("span");
     const recall = h("span");
     const f1 = barCell();
+    const ap = h("span");
+    const auc = h("span");
     const bestT = h("span");
     const bestF1 = barCell();
     const el = h("div", { class: "tbm-row", role: "row" },
-      name, support, precision, recall, f1.cell, bestT, bestF1.cell);
+      name, support, precision, recall, f1.cell, ap, auc, bestT, bestF1.cell);
     this.rowsEl.appendChild(el);
-    return { el, name, nameText, nanw, support, precision, recall, f1, bestT, bestF1, label: -2 };
+    return { el, name, nameText, nanw, support, precision, recall, f1, ap, auc, bestT, bestF1, label: -2 };
   }
 
   renderRows() {
@@ -159,9 +171,13 @@ export class LabelTable {
         const nan = cols.nan ? cols.nan[l] : 0;
         r.nanw.textContent = nan > 0 ? `\u26a0 ${fmtCount(nan)} NaN` : "";
         r.nanw.title = nan > 0 ? "Scores that were NaN for this label (never counted positive)" : "";
-        r.support.textContent = fmtCount(cols.support[l]);
+        r.support.textContent = cols.observed
+          ? `${fmtCount(cols.support[l])} of ${fmtCount(cols.observed[l])}` : fmtCount(cols.support[l]);
+        r.ap.textContent = cols.ap ? fmtMetric(cols.ap[l]) : "";
+        r.auc.textContent = cols.roc_auc ? fmtMetric(cols.roc_auc[l]) : "";
         r.bestT.textContent = fmtThreshold(cols.best_t[l]);
-        setBar(r.bestF1, cols.best_f1[l]);
+        if (cols.bestIsUnit) setBar(r.bestF1, cols.best_value[l]);
+        else setPlain(r.bestF1, cols.best_value[l]);
       }
       r.el.classList.toggle("sel", l === this.selected);
       r.precision.textContent = fmtMetric(cols.precision[l]);
@@ -174,6 +190,12 @@ export class LabelTable {
   invalidate() {
     for (const r of this.pool) r.label = -2;
   }
+}
+
+function setPlain(bar, v) {
+  // a value that is not in [0, 1] (a cost): the number without a bar
+  bar.fill.style.width = "0";
+  bar.num.textContent = v === v && v !== null && v !== undefined ? fmtCount(Math.round(v * 100) / 100) : "\u2014";
 }
 
 function setBar(bar, v) {

@@ -89,7 +89,8 @@ test("filterLabels: substring, case-insensitive, regex, empty", () => {
   assert.deepEqual([...filterLabels(names, "cat")], [0, 2]);
   assert.deepEqual([...filterLabels(names, "/^c.t$/")], [0]);
   assert.deepEqual([...filterLabels(names, "<b>")], [3]);
-  assert.deepEqual([...filterLabels(names, "/[/")], []); // bad regex: literal substring
+  assert.deepEqual([...filterLabels(names, "/[/")], []); // bad regex: nothing (filterError says why)
+  assert.deepEqual([...filterLabels(["a[b"], "/a[/")], []); // not even as a substring
 });
 
 test("sortIndices: numeric with NaN last, stable ties, names", () => {

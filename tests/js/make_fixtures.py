@@ -71,6 +71,16 @@ def _case(name, counts, probes):
         "f1": _clean(c.f1()),
         "micro_f1": _clean(c.f1("micro")),
         "macro_f1": _clean(c.f1("macro")),
+        "observed": _clean(c.observed),
+        # zero_division=1 and nan (the dashboard's choice)
+        "zero_division": {
+            name: {"precision": _clean(c.precision(zero_division=zd)),
+                   "recall": _clean(c.recall(zero_division=zd)),
+                   "f1": _clean(c.f1(zero_division=zd))}
+            for name, zd in (("1", 1.0), ("nan", float("nan")))},
+        "fpr": _clean(c.roc_curve()[0]),
+        "tpr": _clean(c.roc_curve()[1]),
+        "histogram_positives": _clean(c.score_histogram()[0]),
         "best_index": _clean(c.best_threshold_indices()),
         "best_f1": _clean(c.to_best_thresholds().scores),
         "probes": [{"t": float(t), "index": c.threshold_index(t)} for t in probes],
@@ -109,6 +119,16 @@ def build():
                        metrics.confusion_counts(y, z, thresholds=th, from_logits=True,
                                                 label_names=["a", "b", "c"]),
                        [0.55, 0.175, 0.3, 0.95, 0.0, 1.0]))
+
+    # Missing labels (ignore_value): observed differs per label, TN = observed - support - FP.
+    n, num_l = 90, 3
+    y = (rng.random((n, num_l)) < 0.3).astype(float)
+    y[rng.random((n, num_l)) < 0.2] = -1
+    score = rng.random((n, num_l))
+    cases.append(_case("ignored_cells",
+                       metrics.confusion_counts(y, score, thresholds=21, ignore_value=-1,
+                                                label_names=["x", "y", "z"]),
+                       [0.5, 0.33]))
     return cases
 
 
