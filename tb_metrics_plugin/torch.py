@@ -14,6 +14,7 @@ memory, and synced across processes by torchmetrics (every state is a sum).
 
 Write it next to your own scalars with ``tbm.add_counts(writer, metric.compute(), step)``.
 """
+import functools
 import warnings
 
 import numpy as np
@@ -22,6 +23,7 @@ import torchmetrics
 
 from tb_metrics_plugin import counting, inputs
 from tb_metrics_plugin import torch_counting as tc
+from tb_metrics_plugin.torch_binning import Binner
 
 __all__ = ["ThresholdCounts"]
 
@@ -89,6 +91,7 @@ class ThresholdCounts(torchmetrics.Metric):
             inputs.check_label_names(self._label_names, self.num_labels)
         self.register_buffer("cuts", torch.from_numpy(
             inputs.cut_values(self.thresholds, self.from_logits).copy()), persistent=False)
+        self._binner = Binner(self.cuts)
         self._warned = False
         self._sample_unit_seen = set()
         self.add_state("weighted_updates", torch.zeros((), dtype=torch.int64), "sum")
@@ -130,6 +133,27 @@ class ThresholdCounts(torchmetrics.Metric):
                 incoming_state[name] = torch.zeros_like(getattr(self, name))
         super()._reduce_states(incoming_state)
 
+    def _wrap_compute(self, compute):
+        # torchmetrics' wrapper, less its walk over the result looking for tensors to clone (a
+        # Counts holds numpy arrays only, and the walk costs more than the compute itself).
+        @functools.wraps(compute)
+        def wrapped():
+            if not self.update_called:
+                warnings.warn(
+                    f"The ``compute`` method of metric {type(self).__name__} was called before "
+                    "the ``update`` method: the counts are all zero.", UserWarning)
+            if self._computed is not None:
+                return self._computed
+            with self.sync_context(dist_sync_fn=self.dist_sync_fn,
+                                   should_sync=self._to_sync,
+                                   should_unsync=self._should_unsync):
+                value = compute()
+            if self.compute_with_cache:
+                self._computed = value
+            return value
+
+        return wrapped
+
     # -- update / compute ----------------------------------------------------------------------
 
     def update(self, preds, target, sample_weight=None):
@@ -156,10 +180,10 @@ class ThresholdCounts(torchmetrics.Metric):
             self._add_class_states(num_l)
         elif not single and self._has("top_k_int"):
             raise ValueError(self._kind_message(single))
-        vector, matrix, top_k = tc.batch_sums(batch, self.cuts)
+        parts, matrix, top_k = tc.batch_sums(batch, self._binner)
         weighted = batch.cell_weights is not None
         suffix = "float" if weighted else "int"
-        setattr(self, f"sums_{suffix}", getattr(self, f"sums_{suffix}") + vector)
+        tc.add_sums(getattr(self, f"sums_{suffix}"), self._layout, parts)
         if top_k is not None:
             setattr(self, f"top_k_{suffix}", getattr(self, f"top_k_{suffix}") + top_k)
             if self._has("matrix_int"):

@@ -2,9 +2,10 @@
 
 The torch twin of `inputs.format_inputs` + `counting.count_formatted`: the same shapes (read by
 `inputs.check_layout`, one shape logic for numpy, Keras and torch), the same special values and
-the same sums, computed with torch ops on the tensors' device in O(N*L + L*T) memory:
-``torch.searchsorted`` of every score among the float32 cuts (in float64 for float64 scores, so
-no score is rounded), then ``torch.bincount`` into per-label histograms. `counts_from_sums`
+the same sums, computed with torch ops on the tensors' device in O(N*L + L*T) memory: the exact
+bin of every score among the float32 cuts (`torch_binning.Binner`, identical to
+``torch.searchsorted``; float64 scores are compared in float64, never rounded), then
+``torch.bincount`` into per-label histograms. `counts_from_sums`
 turns the accumulated sums into a `Counts` with the reverse cumulative sum of
 `counting.count_formatted`.
 
@@ -19,7 +20,7 @@ import torch
 from tb_metrics_plugin import inputs
 from tb_metrics_plugin.counts import Counts
 
-__all__ = ["Sums", "format_batch", "batch_sums", "counts_from_sums"]
+__all__ = ["Sums", "format_batch", "batch_sums", "add_sums", "counts_from_sums"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -162,10 +163,14 @@ def _binary_labels(target, observed, ignore, validate):
     if target.is_complex():
         raise ValueError(f"Expected labels of 0 and 1; received dtype {target.dtype}.")
     if validate:
-        bad = (target != 0) & (target != 1)
-        if observed is not None:
-            bad &= observed
-        if bool(bad.any()):
+        if observed is None and not target.is_floating_point():
+            low, high = torch.aminmax(target)  # integers: 0/1 iff within [0, 1]
+            bad = (target != 0) & (target != 1) if bool((low < 0) | (high > 1)) else None
+        else:
+            bad = (target != 0) & (target != 1)
+            if observed is not None:
+                bad &= observed
+        if bad is not None and bool(bad.any()):
             hint = ("For missing labels pass `ignore_value` (e.g. ignore_value=-1 or "
                     "float('nan'))." if ignore is None else
                     f"Cells equal to ignore_value={ignore} are left out.")
@@ -249,31 +254,35 @@ def _cell_weights(sample_weight, layout, ndim, n_rows, num_l, device, validate):
     return w.reshape(n_rows, 1).expand(n_rows, num_l)
 
 
-def batch_sums(batch, cuts):
-    """The flat `Sums` vector of one formatted batch, plus (matrix, top_k) for class data.
+def batch_sums(batch, binner):
+    """The per-batch sums of one formatted batch, in `Sums` order, plus (matrix, top_k).
 
-    ``cuts`` are the float32 cut values on the batch's device. int64 sums for an unweighted
+    ``binner`` is the `torch_binning.Binner` of the float32 cut values. int64 sums for an unweighted
     batch (the observed mask, if any, selects cells), float64 weighted sums otherwise.
-    Returns ``(vector, matrix, top_k)``: ``matrix`` the flat [C*C] confusion matrix and
+    Returns ``(parts, matrix, top_k)``: ``parts`` the tensors of the `Sums` segments in order
+    (add them into a state with `add_sums`), ``matrix`` the flat [C*C] confusion matrix and
     ``top_k`` the [K] hits for single-label data, else None.
     """
     labels, scores, obs = batch.labels, batch.scores, batch.observed
     n_rows, num_l = labels.shape
-    num_t = cuts.shape[0]
+    num_t = binner.cuts.shape[0]
     weighted = batch.cell_weights is not None
     dtype = torch.float64 if weighted else torch.int64
     cell_w = batch.cell_weights
     row_w = batch.row_weights  # None: every row weighs 1
 
-    cmp_cuts = cuts.to(scores.dtype) if scores.dtype == torch.float64 else cuts
-    isnan = torch.isnan(scores)
-    k = torch.searchsorted(cmp_cuts, scores.contiguous(), right=True)
-    k = torch.where(isnan, 0, k)
+    # One cheap reduction says whether any score is NaN or outside [0, 1] (both are rare):
+    # the per-cell NaN and out-of-range passes run only then.
+    low, high = torch.aminmax(scores)
+    has_nan = bool(torch.isnan(low) | torch.isnan(high))
+    isnan = torch.isnan(scores) if has_nan else False
+    k = binner(scores, isnan)  # exact searchsorted(cuts, scores, right=True); 0 for NaN
 
     # Histogram of k per label and label value; unobserved cells go to a discard bucket.
     size = 2 * num_l * (num_t + 1)
-    flat = torch.arange(num_l, device=k.device)[None, :] * (num_t + 1) + k
-    flat = flat + labels.to(torch.int64) * (num_l * (num_t + 1))
+    positive = labels.to(torch.int64)  # int64 0/1: integer arithmetic needs no conversions
+    flat = torch.add(k, positive, alpha=num_l * (num_t + 1))
+    flat.add_(torch.arange(num_l, device=k.device) * (num_t + 1))
     if obs is not None and cell_w is None:
         flat = torch.where(obs, flat, size)
     flat = flat.reshape(-1)
@@ -289,18 +298,25 @@ def batch_sums(batch, cuts):
             mask = mask & obs
         return mask.sum(dim=0)
 
-    nan = per_label(isnan)
-    nan_positive = per_label(isnan & labels)
-    out_of_range = per_label(~isnan & ((scores < 0) | (scores > 1)))
-
-    # Exact match: a row is right at thresholds lo <= j < hi (over its observed cells).
-    if obs is None:
-        neg_k = torch.where(labels, 0, k)
-        pos_k = torch.where(labels, k, num_t)
+    zeros = torch.zeros(num_l, dtype=dtype, device=k.device)
+    nan = per_label(isnan) if has_nan else zeros
+    nan_positive = per_label(isnan & labels) if has_nan else zeros
+    if has_nan or bool((low < 0) | (high > 1)):
+        outside = (scores < 0) | (scores > 1)
+        out_of_range = per_label(outside & ~isnan if has_nan else outside)
     else:
-        neg_k = torch.where(labels | ~obs, 0, k)
-        pos_k = torch.where(labels & obs, k, num_t)
-    lo, hi = neg_k.max(dim=1).values, pos_k.min(dim=1).values
+        out_of_range = zeros
+
+    # Exact match: a row is right at thresholds lo <= j < hi (over its observed cells): lo is
+    # the largest k of its negatives, hi the smallest k of its positives (T if none).
+    if obs is None:
+        negative = 1 - positive
+        not_positive = negative
+    else:
+        negative = (~labels & obs).to(torch.int64)
+        not_positive = (~(labels & obs)).to(torch.int64)
+    lo = (k * negative).amax(dim=1)
+    hi = torch.add(k, not_positive, alpha=num_t + 1).min(dim=1).values.clamp_(max=num_t)
     valid = lo < hi
     if row_w is not None and not weighted:
         valid = valid & (row_w > 0)  # a row with no observed cell is out of n
@@ -315,17 +331,17 @@ def batch_sums(batch, cuts):
 
     # Argmax statistics: first index among tied top scores; NaN counts as -inf; ignored cells
     # take part in neither argmax.
-    ranked = torch.where(isnan, float("-inf"), scores)
+    ranked = torch.where(isnan, float("-inf"), scores) if has_nan else scores
     if obs is not None:
         ranked = torch.where(obs, ranked, float("-inf"))
-    pred = torch.argmax(ranked, dim=1)
+    pred = ranked.max(dim=1).indices  # the first index among tied maxima, as argmax
     rows = torch.arange(n_rows, device=k.device)
     hit1 = labels[rows, pred]
     pos = labels if obs is None else labels & obs
     if obs is not None:
         hit1 = hit1 & obs[rows, pred]
-    true_cls = batch.class_ids if batch.class_ids is not None else torch.argmax(
-        pos.to(torch.uint8), dim=1)
+    true_cls = batch.class_ids if batch.class_ids is not None else pos.view(
+        torch.uint8).max(dim=1).indices  # the first positive (0 when none), as argmax
 
     if weighted:
         def total(mask):
@@ -341,7 +357,7 @@ def batch_sums(batch, cuts):
 
     parts = [hist, exact, n, nan, nan_positive, out_of_range, total(pred == true_cls),
              total(hit1), total(~pos.any(dim=1))]
-    vector = torch.cat([p.to(dtype) for p in parts])
+    parts = [p if p.dtype == dtype else p.to(dtype) for p in parts]
 
     matrix = top_k = None
     if batch.class_ids is not None:
@@ -354,7 +370,13 @@ def batch_sums(batch, cuts):
         else:
             matrix = torch.bincount(idx, minlength=num_l * num_l)
         top_k = _top_k_hits(ranked, true_cls, row_w, weighted)
-    return vector, matrix, top_k
+    return parts, matrix, top_k
+
+
+def add_sums(state, layout, parts):
+    """Adds the `batch_sums` parts into the flat ``state`` vector of ``layout``, in place."""
+    for view, part in zip(torch.split(state, [size for _, size in layout.sizes]), parts):
+        view.add_(part)
 
 
 def _top_k_hits(ranked, true_cls, row_w, weighted):
@@ -383,11 +405,16 @@ def counts_from_sums(vector, layout, thresholds, from_logits, label_names, sampl
     dtype = np.float64 if weighted else np.int64
     num_l, num_t = layout.num_labels, layout.num_thresholds
     hist = sums["hist"].reshape(2, num_l, num_t + 1)
-    reaching = np.cumsum(hist[..., ::-1], axis=-1)[..., ::-1][..., 1:]
-    totals = hist.sum(axis=-1)
-    fp, tp = reaching[0].astype(dtype), reaching[1].astype(dtype)
-    support = totals[1].astype(dtype)
-    observed = (totals[0] + totals[1]).astype(dtype)
+    if weighted:  # a reverse cumsum: exactly 0 past the last score, never a -1e-17
+        reaching = np.cumsum(hist[..., ::-1], axis=-1)[..., ::-1][..., 1:]
+        totals = hist.sum(axis=-1)
+    else:  # integers: all cells - cells with k <= j, one contiguous cumsum
+        below = np.cumsum(hist, axis=-1)
+        totals = below[..., -1]
+        reaching = totals[..., None] - below[..., :num_t]
+    fp, tp = reaching[0].astype(dtype, copy=False), reaching[1].astype(dtype, copy=False)
+    support = totals[1].astype(dtype, copy=False)
+    observed = (totals[0] + totals[1]).astype(dtype, copy=False)
     exact = np.cumsum(sums["exact"][:num_t + 1])[:num_t].astype(dtype)
     n = float(sums["n"][0]) if weighted else int(sums["n"][0])
 

@@ -284,3 +284,43 @@ def test_two_process_ddp_equals_one_process(tmp_path):
         assert_counts_equal(got["unweighted"], single)
         assert got["unweighted"].n == 90
         assert_counts_equal(got["weighted"], single_w, exact=False)
+
+
+# -- the binning kernel --------------------------------------------------------------------------
+
+@st.composite
+def cuts_and_scores(draw):
+    kind = draw(st.sampled_from(["linspace", "logits", "random", "clustered"]))
+    num_t = draw(st.integers(1, 40))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    if kind == "linspace":
+        thresholds = inputs.make_thresholds(num_t)
+    elif kind == "random":
+        thresholds = np.unique(rng.random(num_t).astype(np.float32))
+    else:  # thresholds a few float32 steps apart: many cuts share a grid cell
+        base = np.float32(rng.random())
+        thresholds = np.unique(np.array([np.nextafter(base, np.float32(2), dtype=np.float32)
+                                         if i % 2 else base + np.float32(i * 1e-7)
+                                         for i in range(num_t)], np.float32).clip(0, 1))
+    cuts = inputs.cut_values(thresholds, kind == "logits").astype(np.float32)
+    finite = cuts[np.isfinite(cuts)]
+    near = np.concatenate([finite, np.nextafter(finite, np.float32(np.inf)),
+                           np.nextafter(finite, np.float32(-np.inf))]) if finite.size else []
+    pool = np.concatenate([near, [np.inf, -np.inf, np.nan, -0.0, 0.0, -1e30, 1e30],
+                           rng.normal(0, 3, 20)]).astype(np.float32)
+    s = rng.choice(pool, size=draw(st.integers(1, 200)))
+    if draw(st.booleans()):
+        s = s.astype(np.float64) + rng.choice([0.0, 1e-13, -1e-13], size=s.shape)
+    return cuts, s
+
+
+@settings(max_examples=300, deadline=None)
+@given(cuts_and_scores())
+def test_binner_equals_searchsorted(case):
+    from tb_metrics_plugin.torch_binning import Binner
+
+    cuts, s = case
+    scores = torch.from_numpy(s)
+    want = np.searchsorted(cuts.astype(s.dtype), s, side="right")
+    want[np.isnan(s)] = 0
+    np.testing.assert_array_equal(Binner(torch.from_numpy(cuts))(scores).numpy(), want)
