@@ -38,12 +38,21 @@ setuptools.setup(
         # TensorFlow is Keras' default backend. GPU users keep their own `tensorflow`;
         # CI and CPU-only users take `tensorflow-cpu`.
         "tensorflow": ["tensorflow-cpu>=2.16"],
+        # PyTorch users: torch itself is theirs (CPU or CUDA build); these never pull it in
+        # for Keras users.
+        "torch": ["torchmetrics>=1.0"],
+        "lightning": ["torchmetrics>=1.0", "lightning>=2.0"],
+        "remote": ["fsspec>=2023.1"],
         "test": [
             "pytest>=7",
             "pytest-timeout",
             "scikit-learn>=1.3",
             "hypothesis>=6",
             "playwright>=1.40",
+            # tests of the [torch], [lightning] and [remote] extras
+            "tensorboardX>=2.6",
+            "s3fs>=2023.1",
+            "moto[server]>=5",
         ],
     },
     entry_points={

@@ -340,8 +340,8 @@ def batch_sums(batch, binner):
     pos = labels if obs is None else labels & obs
     if obs is not None:
         hit1 = hit1 & obs[rows, pred]
-    true_cls = batch.class_ids if batch.class_ids is not None else pos.view(
-        torch.uint8).max(dim=1).indices  # the first positive (0 when none), as argmax
+    first_pos = pos.view(torch.uint8).max(dim=1)  # the first positive (0 when none), as argmax
+    true_cls = batch.class_ids if batch.class_ids is not None else first_pos.indices
 
     if weighted:
         def total(mask):
@@ -356,7 +356,7 @@ def batch_sums(batch, binner):
             else counted.sum().reshape(1)
 
     parts = [hist, exact, n, nan, nan_positive, out_of_range, total(pred == true_cls),
-             total(hit1), total(~pos.any(dim=1))]
+             total(hit1), total(first_pos.values == 0)]
     parts = [p if p.dtype == dtype else p.to(dtype) for p in parts]
 
     matrix = top_k = None
