@@ -23,6 +23,7 @@ import torchmetrics
 
 from tb_metrics_plugin import counting, inputs
 from tb_metrics_plugin import torch_counting as tc
+from tb_metrics_plugin import torch_inputs
 from tb_metrics_plugin.torch_binning import Binner
 
 __all__ = ["ThresholdCounts"]
@@ -160,7 +161,7 @@ class ThresholdCounts(torchmetrics.Metric):
         """Adds one batch (see the class doc for shapes); raises ValueError on bad input."""
         if self.cuts.device != preds.device:
             self.cuts = self.cuts.to(preds.device)
-        batch = tc.format_batch(preds, target, sample_weight, self.ignore_value,
+        batch = torch_inputs.format_batch(preds, target, sample_weight, self.ignore_value,
                                 self.label_axis, self.multiclass, self.validate_args)
         num_l = batch.layout.num_labels
         if not self._has("sums_int"):
@@ -183,15 +184,19 @@ class ThresholdCounts(torchmetrics.Metric):
         parts, matrix, top_k = tc.batch_sums(batch, self._binner)
         weighted = batch.cell_weights is not None
         suffix = "float" if weighted else "int"
-        tc.add_sums(getattr(self, f"sums_{suffix}"), self._layout, parts)
+        # A new state tensor per update, never an in-place add: under Lightning's ddp_spawn an
+        # in-place add counted every batch twice (tests/test_lightning.py caught it).
+        state = getattr(self, f"sums_{suffix}").clone()
+        tc.add_sums(state, self._layout, parts)
+        setattr(self, f"sums_{suffix}", state)
         if top_k is not None:
             setattr(self, f"top_k_{suffix}", getattr(self, f"top_k_{suffix}") + top_k)
             if self._has("matrix_int"):
                 setattr(self, f"matrix_{suffix}", getattr(self, f"matrix_{suffix}") + matrix)
         if weighted:
-            self.weighted_updates += 1
+            self.weighted_updates = self.weighted_updates + 1
         if batch.layout.sample_unit == "positions":
-            self.position_updates += 1
+            self.position_updates = self.position_updates + 1
 
     def _kind_message(self, single):
         return (

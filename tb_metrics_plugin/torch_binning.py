@@ -42,12 +42,13 @@ class Binner:
             return table
         cuts = self.cuts.to(device=device, dtype=dtype)
         finite = torch.isfinite(self.cuts)
-        if int(finite.sum()) < 2:
-            table = (cuts, None)
+        c64 = self.cuts.to(torch.float64)
+        lo = float(c64[finite].min()) if bool(finite.any()) else 0.0
+        hi = float(c64[finite].max()) if bool(finite.any()) else 0.0
+        if not hi > lo:  # fewer than two distinct finite cuts (logits of close thresholds
+            table = (cuts, None)  # can round to one float32): searchsorted alone
         else:
-            c64 = self.cuts.to(torch.float64)
             num_t = c64.shape[0]
-            lo, hi = float(c64[finite].min()), float(c64[finite].max())
             cells = GRID_PER_CUT * num_t
             scale = cells / (hi - lo)
             edges = lo + torch.arange(cells, dtype=torch.float64) / scale
