@@ -184,8 +184,10 @@ class ThresholdCounts(torchmetrics.Metric):
         parts, matrix, top_k = tc.batch_sums(batch, self._binner)
         weighted = batch.cell_weights is not None
         suffix = "float" if weighted else "int"
-        # A new state tensor per update, never an in-place add: under Lightning's ddp_spawn an
-        # in-place add counted every batch twice (tests/test_lightning.py caught it).
+        # A new state tensor per update, never an in-place add: a metric handed to spawned
+        # processes (Lightning's ddp_spawn pickles the module through torch.multiprocessing)
+        # holds its initial states in shared memory, so in-place adds of every process would
+        # land in one tensor (tests/test_lightning.py saw each batch counted twice).
         state = getattr(self, f"sums_{suffix}").clone()
         tc.add_sums(state, self._layout, parts)
         setattr(self, f"sums_{suffix}", state)
