@@ -24,6 +24,9 @@ TORCH ?= torch==2.13.0
 $(VENV)/.installed: setup.py pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e ".[tensorflow,test]"
 	$(BIN)/python -m pip install -q "$(TORCH)" jax
+	# torchmetrics / lightning against the torch above: the pin keeps pip from swapping it.
+	$(BIN)/python -m pip install -q -e ".[torch,lightning,remote,test]" "$(TORCH)"
+	$(BIN)/python -m pip check
 	touch $@
 
 venv: $(VENV)/.installed

@@ -61,6 +61,11 @@ setuptools.setup(
         # TensorFlow is Keras' default backend. GPU users keep their own `tensorflow` and take
         # `[keras]`; CI, the demo and CPU-only users take `tensorflow-cpu`.
         "tensorflow": ["keras>=3", "tensorflow-cpu>=2.16"],
+        # PyTorch users: torch itself is theirs (CPU or CUDA build); these never pull it in
+        # for Keras users.
+        "torch": ["torchmetrics>=1.0"],
+        "lightning": ["torchmetrics>=1.0", "lightning>=2.0"],
+        "remote": ["fsspec>=2023.1"],
         "test": [
             "pytest>=7",
             "pytest-timeout",
@@ -71,6 +76,10 @@ setuptools.setup(
             # Python 3.12's venvs come without setuptools.
             "setuptools>=64",
             "wheel",
+            # tests of the [torch], [lightning] and [remote] extras
+            "tensorboardX>=2.6",
+            "s3fs>=2023.1",
+            "moto[server]>=5",
         ],
     },
     entry_points={

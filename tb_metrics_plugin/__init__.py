@@ -11,6 +11,12 @@ Any other training loop (numpy only, no TensorFlow needed)::
     counts = tbm.confusion_counts(y_true, y_score, thresholds=101)
     tbm.write_counts("logs/run1/validation", "threshold_counts", counts, step=epoch)
 
+PyTorch (torchmetrics; your own SummaryWriter)::
+
+    from tb_metrics_plugin.torch import ThresholdCounts
+    metric = ThresholdCounts(num_labels=L, from_logits=True)   # metric.update(logits, y)
+    tbm.add_counts(writer, metric.compute(), step=epoch)
+
 The Keras pieces are imported lazily, so ``import tb_metrics_plugin`` never imports Keras or
 TensorFlow by itself.
 """
@@ -31,6 +37,7 @@ _EXPORTS = {
     "read_counts": "summary",
     "ThresholdCounts": "keras_metric",
     "CountsCallback": "callback",
+    "add_counts": "torch_writer",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -1,6 +1,7 @@
 """Write and read tb_metrics summaries with TensorBoard's own event-file writer and loader.
 
-No TensorFlow is needed (TensorBoard uses it when it is installed).
+No TensorFlow is needed (TensorBoard uses it when it is installed). A ``log_dir`` may also be an
+fsspec URL (``s3://bucket/logs/run1/validation``, ``gs://...``, ``memory://...``): see `remote`.
 
 >>> import tempfile, numpy as np
 >>> import tb_metrics_plugin as tbm
@@ -16,7 +17,7 @@ import os
 import threading
 import time
 
-from tb_metrics_plugin import metadata
+from tb_metrics_plugin import metadata, remote
 from tb_metrics_plugin.counts import Counts
 
 logger = logging.getLogger(__name__)
@@ -38,7 +39,7 @@ class CountsWriter:
     """
 
     def __init__(self, log_dir, flush=True):
-        self.log_dir = os.fspath(log_dir)
+        self.log_dir = os.fspath(log_dir)  # a path, or an fsspec URL (`remote`)
         self._flush = flush
         self._writer = None
         self._tags_with_metadata = set()
@@ -46,6 +47,8 @@ class CountsWriter:
         self._lock = threading.Lock()
 
     def _event_writer(self):
+        if self._writer is None and remote.is_url(self.log_dir):
+            self._writer = remote.RemoteEventWriter(self.log_dir, filename_suffix=".tb_metrics")
         if self._writer is None:
             from tensorboard.summary.writer.event_file_writer import EventFileWriter
 
@@ -127,13 +130,11 @@ def _existing_content(log_dir, tag):
 
     Reads the files in TensorBoard's order and stops at the first metadata of the tag.
     """
-    if not os.path.isdir(log_dir):
+    if not (remote.exists(log_dir) if remote.is_url(log_dir) else os.path.isdir(log_dir)):
         return None
-    from tensorboard.backend.event_processing import event_file_loader
-
     for filename in _event_files(log_dir):
         try:
-            for event in event_file_loader.EventFileLoader(filename).Load():
+            for event in _load(filename):
                 for value in event.summary.value:
                     if (value.tag == tag and value.metadata.plugin_data.plugin_name
                             == metadata.PLUGIN_NAME):
@@ -156,7 +157,8 @@ def write_counts(log_dir, tag, counts, step, wall_time=None):
 
     One event file per ``log_dir`` is kept open for the life of the process (see `close_all`).
     """
-    key = os.path.abspath(os.fspath(log_dir))
+    key = os.fspath(log_dir)
+    key = key if remote.is_url(key) else os.path.abspath(key)
     with _writers_lock:
         writer = _writers.get(key)
         if writer is None:
@@ -172,7 +174,18 @@ def close_all():
         _writers.clear()
 
 
+def _load(filename):
+    """The events of one event file (a path or an fsspec URL)."""
+    if remote.is_url(filename):
+        return remote.load_events(filename)
+    from tensorboard.backend.event_processing import event_file_loader
+
+    return event_file_loader.EventFileLoader(filename).Load()
+
+
 def _event_files(path):
+    if remote.is_url(path):
+        return remote.event_files(path)
     if os.path.isfile(path):
         return [path]
     if not os.path.isdir(path):
@@ -184,7 +197,8 @@ def read_counts(path, tag=None):
     """Reads tb_metrics summaries of one run: ``{tag: [(step, Counts), ...]}`` sorted by step.
 
     Args:
-      path: a run directory (e.g. ``logs/run1/validation``) or one event file.
+      path: a run directory (e.g. ``logs/run1/validation``) or one event file; a path or an
+        fsspec URL (``s3://bucket/logs/run1/validation``).
       tag: only this tag, when given.
 
     A step that comes again (a run restarted from a checkpoint) drops the steps from it on that
@@ -199,14 +213,13 @@ def read_counts(path, tag=None):
       ValueError: a tag written by a newer format version, or a step holding negative counts
         (a counter that wrapped: refused rather than returned).
     """
-    from tensorboard.backend.event_processing import event_file_loader
     from tensorboard.util import tensor_util
 
     found = {}
     meta_by_tag = {}
     file_meta = {}  # tag -> (file whose metadata was seen last, how it differs from the first)
     for filename in _event_files(os.fspath(path)):
-        for event in event_file_loader.EventFileLoader(filename).Load():
+        for event in _load(filename):
             if not event.HasField("summary"):
                 continue
             for value in event.summary.value:
