@@ -61,7 +61,7 @@ def multiclass_scores(step, num_classes, n, seed=0, group=4):
     rng = np.random.default_rng(list(np.atleast_1d(seed)) + [step, num_classes])
     perm = np.random.default_rng(num_classes).permutation(num_classes)  # groups not contiguous
     y = rng.integers(0, num_classes, size=n)
-    skill = 0.6 + 0.4 * step
+    skill = 0.4 + 0.3 * step
     logits = rng.normal(size=(n, num_classes)).astype(np.float64)
     logits[np.arange(n), y] += skill + 0.8
     groups = perm // group  # group id of each class

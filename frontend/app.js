@@ -4,7 +4,7 @@
 import { Api } from "./api.js";
 import {
   createStore, initialState, reconcile, runNames, runsWithTag, compareRunsFor, tagsSignature,
-  parsePollMs, nextSort, VIEWS,
+  parsePollMs, nextSort, VIEWS, runsToken, objectiveParams,
 } from "./state.js";
 import { prepareExplorer, thresholdIndex } from "./calc.js";
 import {
@@ -15,14 +15,17 @@ import { CSS } from "./style.js";
 import { ExplorerView } from "./views/explorer.js";
 import { LabelsView } from "./views/labels.js";
 import { CompareView } from "./views/compare.js";
+import { ConfusionView } from "./views/confusion.js";
 import { emptyState, helpNote } from "./views/help.js";
 
 export const PERSIST_KEY = "tbm.ui";
-const PERSISTED = ["view", "run", "tag", "threshold", "sortKey", "sortDir", "rankMode", "compareMode"];
+const PERSISTED = ["view", "run", "tag", "threshold", "sortKey", "sortDir", "rankMode", "compareMode",
+  "confusionNorm", "confusionOrder", "heatFitted", "rankValue"];
 const VIEW_TITLES = {
   explorer: "Threshold explorer",
   labels: "Per-label F1",
   compare: "Micro / macro comparison",
+  confusion: "Confusion matrix",
 };
 
 function readSetting(name, param) {
@@ -135,13 +138,15 @@ class App {
     this.warnEl = h("div", { class: "tbm-banner tbm-hidden", role: "status", dataset: { warnings: "1" } });
     const ctx = {
       store: this.store,
-      selectLabel: (l) => this.store.set({ selectedLabel: l }),
+      selectLabel: (l) => this.store.set({ selectedLabel: l, selectedPair: null }),
+      api: this.api,
       onSort: (key) => this.store.set(nextSort(this.store.get(), key)),
     };
     this.views = {
       explorer: new ExplorerView(ctx),
       labels: new LabelsView(ctx),
       compare: new CompareView(ctx),
+      confusion: new ConfusionView(ctx),
     };
     this.viewBox = h("div", null, Object.values(this.views).map((v) => v.el));
     this.main = h("div", { class: "tbm-main" }, this.tabs, this.thresholdBar, this.banner,
@@ -153,10 +158,20 @@ class App {
   }
 
   _showView(view) {
+    this._syncThresholdBar();
     for (const v of VIEWS) {
       this.views[v].el.classList.toggle("tbm-hidden", v !== view);
       this.tabButtons[v].setAttribute("aria-selected", String(v === view));
     }
+  }
+
+  /** The threshold slider is hidden where it changes nothing: the confusion matrix (argmax),
+   * and the per-label view at each label's best threshold or ranked by AP / ROC-AUC. */
+  _syncThresholdBar() {
+    const st = this.store.get();
+    const hide = st.view === "confusion" ||
+      (st.view === "labels" && (st.rankMode === "best" || (st.rankValue || "f1") !== "f1"));
+    this.thresholdBar.classList.toggle("tbm-hidden", hide);
   }
 
   _banner(text, isError) {
@@ -177,6 +192,10 @@ class App {
     const has = (k) => changed.includes(k);
     this._persist(st, changed);
     if (has("view")) this._showView(st.view);
+    else if (has("rankMode") || has("rankValue")) this._syncThresholdBar();
+    if (st.view === "confusion" && !has("view") && changed.some((k) => k.startsWith("confusion") || k === "selectedPair")) {
+      this.views.confusion.update(st, changed);
+    }
     if (has("run") || has("tag")) {
       this._syncPickers();
       this._loadSteps();
@@ -197,7 +216,8 @@ class App {
       if (has("view") && st.view === "labels") this.views.labels.update(st, null);
     }
     if (has("view") || has("threshold") || has("rankMode") || has("compareMode") ||
-        has("compareRuns") || has("run") || has("tag")) {
+        has("compareRuns") || has("run") || has("tag") || has("rankValue") || has("objective") ||
+        has("heatFitted")) {
       this._scheduleAux(has("threshold") ? 250 : 0);
     }
     if (has("compareMode")) this.views.compare.update(st);
@@ -313,8 +333,7 @@ class App {
       this._loadSteps();
       if (force || st.step === null || !this.model) this._loadExplorer();
     }
-    this.loaded.heat = null;
-    this.loaded.series = null;
+    // the heatmap / series keys hold their own runs' tokens: only those runs reload
     this._scheduleAux(0);
   }
 
@@ -381,7 +400,6 @@ class App {
     this.views.explorer.setData(m, s);
     if (s.view === "labels") this.views.labels.setData(m, s);
     else this.views.labels.m = m; // drawn when shown
-    this.loaded.heat = null;
     this._scheduleAux(0);
     this._markReady(m);
   }
@@ -407,22 +425,26 @@ class App {
     if (!st.run || !st.tag || !this.tags) return;
     const tParam = (mode) => (mode === "best" || !m ? "best" : m.thresholds[thresholdIndex(m.thresholds, st.threshold)]);
     if (st.view === "labels") {
-      const t = tParam(st.rankMode);
-      const key = `${st.run}\u0000${st.tag}\u0000${t}\u0000${this.tagsSig}`;
+      const value = st.rankValue || "f1";
+      const t = value === "f1" ? tParam(st.rankMode) : "best";
+      const extra = value === "f1" ? (t === "best" ? objectiveParams(st) : {}) : { value };
+      const key = JSON.stringify([st.run, st.tag, t, extra, runsToken(this.tags, [st.run], st.tag)]);
       if (this.loaded.heat === key) return;
-      this.views.labels.setHeatmapStatus("loading F1 across steps\u2026");
+      this.views.labels.setHeatmapStatus("loading values across steps\u2026");
       try {
-        const heat = await this.api.heatmap(st.run, st.tag, t);
+        const heat = await this.api.heatmap(st.run, st.tag, t, extra);
         if (heat === null) return;
         this.loaded.heat = key;
         this.views.labels.setHeatmap(heat);
       } catch (e) {
         this.views.labels.setHeatmapStatus(`F1 across steps: ${e.message}`);
       }
+    } else if (st.view === "confusion") {
+      this.views.confusion.sync(st, this.tags);
     } else if (st.view === "compare") {
       const runs = compareRunsFor(st, this.tags);
       const t = tParam(st.compareMode);
-      const key = `${runs.join("\u0001")}\u0000${st.tag}\u0000${t}\u0000${this.tagsSig}`;
+      const key = JSON.stringify([st.tag, t, runsToken(this.tags, runs, st.tag)]);
       if (this.loaded.series === key) return;
       if (!runs.length) {
         this.views.compare.setData({}, [], st);
@@ -498,6 +520,18 @@ export async function start(root, early) {
       return performance.now() - t0;
     },
     get numThresholds() { return app.model ? app.model.T : 0; },
+    /** Moves the confusion view's step slider to index i; returns the synchronous redraw ms
+     * (null when that step still has to load). */
+    confusionStep(i) {
+      const v = app.views.confusion;
+      const before = Number(v.el.dataset.drawn || 0);
+      const t0 = performance.now();
+      v.slider.value = String(i);
+      v.setStepIndex(i);
+      const ms = performance.now() - t0;
+      return Number(v.el.dataset.drawn || 0) > before ? ms : null;
+    },
+    get confusionSteps() { return app.views.confusion.steps.length; },
   };
   await app.refresh(true);
   app.startPolling();

@@ -1,0 +1,571 @@
+// View 4, confusion matrix of single-label multi-class counts (route `confusion`): counts,
+// row-normalised (recall) or column-normalised (precision), classes in label order or clustered
+// by confusion, a step slider, the difference against another step or run, the top confusions,
+// hover for a cell's numbers and click to select its two classes in the other views.
+//
+// Drawn on one canvas: the matrix is painted at one pixel per cell into an offscreen canvas and
+// scaled up without smoothing, so 1,000 x 1,000 classes redraw within a frame.
+
+import { h, segmented, setOptions } from "../dom.js";
+import { COLORS } from "../style.js";
+import { showTip } from "./chart.js";
+import { fmtMetric, fmtCount, fmtPct } from "../format.js";
+import {
+  normalise, diff, clusterOrder, identityOrder, topConfusions, maxAbs, sums,
+} from "./matrix.js";
+import {
+  makeLut, sqrtPos, signedSqrtPos, SEQUENTIAL, DIVERGING, MISSING, drawLegend, lutCss,
+} from "./heat.js";
+
+const FONT = '11px Roboto, "Helvetica Neue", Arial, sans-serif';
+const MAX_SIDE = 760;
+const MAX_CELL = 46; // px: a few classes do not fill the page
+const NAMES_MIN_CELL = 9; // px: class names on the axes from this cell size up
+const NUMBERS_MIN_CELL = 30; // px: numbers inside cells from this size up
+const CACHE_SIZE = 24; // steps (matrices) kept in memory
+const SEQ = makeLut(SEQUENTIAL);
+const DIV = makeLut(DIVERGING);
+
+/** The route's answer with its matrices as Float64Arrays (parsed once, reused by every draw). */
+function prepare(d) {
+  const C = d.classes.length;
+  const out = { ...d, C, matrix: d.matrix ? Float64Array.from(d.matrix) : null };
+  if (d.against && d.against.matrix) out.against = { ...d.against, matrix: Float64Array.from(d.against.matrix) };
+  out.normalised = {};
+  return out;
+}
+
+function pp(delta) {
+  if (delta === null || delta === undefined || delta !== delta) return "";
+  const v = Math.round(delta * 1000) / 10;
+  if (v === 0) return "\u00b10.0 pp";
+  return `${v > 0 ? "+" : "\u2212"}${Math.abs(v).toFixed(1)} pp`;
+}
+
+export class ConfusionView {
+  constructor(ctx) {
+    this.ctx = ctx;
+    this.api = ctx.api;
+    this.d = null; // prepared route answer being drawn
+    this.steps = [];
+    this.stepIndex = -1;
+    this.follow = true; // slider on the latest step: follow new steps
+    this.cache = new Map();
+    this.order = null;
+    this.orderKey = null;
+    this.source = null; // {run, tag, token}
+    this.against = ""; // "" | "step:<s>" | "run:<r>"
+    this.selected = null; // [true, predicted]
+    this.lastDrawMs = null;
+
+    this.normSeg = segmented([
+      { value: "counts", label: "Counts", title: "Samples per (true, predicted) cell" },
+      { value: "recall", label: "Rows (recall)", title: "Each row divided by the true class's samples: the diagonal is per-class recall" },
+      { value: "precision", label: "Columns (precision)", title: "Each column divided by the predictions of that class: the diagonal is per-class precision" },
+    ], (v) => ctx.store.set({ confusionNorm: v }), "Normalise");
+    this.orderSeg = segmented([
+      { value: "label", label: "Label order", title: "Classes in the order of the label names" },
+      { value: "cluster", label: "Clustered", title: "Classes confused with each other placed next to each other: greedy chaining of M + M\u1d40 off the diagonal, computed from the step shown when first drawn clustered for this run and kept while sliding" },
+    ], (v) => ctx.store.set({ confusionOrder: v }), "Class order");
+    this.offDiag = h("input", { type: "checkbox", dataset: { offdiag: "1" },
+      onchange: () => ctx.store.set({ confusionOffDiagonal: this.offDiag.checked }) });
+    this.againstSel = h("select", { "aria-label": "Difference against", dataset: { against: "1" },
+      onchange: () => { this.against = this.againstSel.value; this._load(); } });
+    this.slider = h("input", { type: "range", min: "0", max: "0", step: "1", value: "0",
+      "aria-label": "Confusion matrix step", dataset: { confusionStep: "1" },
+      oninput: () => this.setStepIndex(Number(this.slider.value)) });
+    this.stepLabel = h("span", { class: "tbm-tval", style: { minWidth: "90px" } }, "step \u2014");
+    this.kpis = h("div", { class: "tbm-kpis", dataset: { summary: "confusion" } });
+    this.status = h("span", { class: "tbm-small tbm-muted" });
+    this.reason = h("div", { class: "tbm-banner tbm-hidden", dataset: { reason: "confusion" } });
+    this.legendCanvas = h("canvas", { width: 140, height: 10 });
+    this.legendLo = h("span");
+    this.legendHi = h("span");
+    this.legendText = h("span", { class: "tbm-muted" });
+    this.canvas = h("canvas", { "aria-label": "Confusion matrix: rows true class, columns predicted class" });
+    this.box = h("div", { class: "tbm-cm-box" }, this.canvas);
+    this.topList = h("ol", { class: "tbm-cm-top", dataset: { topConfusions: "1" } });
+    this.topTitle = h("h3", null, "Top confusions");
+    this.controls = h("div", { class: "tbm-card", style: { marginBottom: "12px" } },
+      h("div", { class: "tbm-tablebar" }, this.normSeg.el, this.orderSeg.el,
+        h("label", { class: "tbm-field", title: "Colour only the mistakes (the diagonal is drawn grey), so small confusions next to a large diagonal stand out" },
+          this.offDiag, h("span", null, "Mistakes only")),
+        h("label", { class: "tbm-field" }, h("span", null, "Difference against"), this.againstSel),
+        this.status),
+      h("div", { class: "tbm-threshold", style: { margin: "4px 0 0", border: "0", padding: "0" } },
+        h("span", { class: "tbm-muted tbm-small" }, "Step"), this.slider, this.stepLabel),
+      h("div", { class: "tbm-scale" }, this.legendLo, this.legendCanvas, this.legendHi, this.legendText));
+    this.body = h("div", { class: "tbm-cm" },
+      h("div", { class: "tbm-card" }, this.box),
+      h("div", { class: "tbm-card" }, this.topTitle, this.topList));
+    this.el = h("section", { class: "tbm-view", dataset: { view: "confusion" } },
+      this.kpis, this.reason, this.controls, this.body);
+
+    this.canvas.addEventListener("mousemove", (e) => this._hover(e));
+    this.canvas.addEventListener("mouseleave", () => showTip(null));
+    this.canvas.addEventListener("click", (e) => {
+      const hit = this._hit(e);
+      if (hit) this.select(hit.t, hit.p);
+    });
+    this._ro = new ResizeObserver(() => this.draw());
+    this._ro.observe(this.box);
+  }
+
+  // ---- selection and options ----------------------------------------------------------------
+
+  select(t, p) {
+    this.ctx.store.set({ selectedLabel: t, selectedPair: [t, p] });
+  }
+
+  /** Store changes that concern this view (called by the app). */
+  update(state, changed) {
+    this.normSeg.set(state.confusionNorm);
+    this.orderSeg.set(state.confusionOrder);
+    this.offDiag.checked = !!state.confusionOffDiagonal;
+    this.selected = state.selectedPair || null;
+    if (!changed || changed.some((k) => ["confusionNorm", "confusionOrder", "confusionOffDiagonal", "selectedPair"].includes(k))) {
+      this.draw();
+      this._top();
+    }
+  }
+
+  // ---- data ------------------------------------------------------------------------------
+
+  /**
+   * Brings the view up to date with the selection and the run listing: re-reads the steps only
+   * when this run's own tag advanced (not when another run did).
+   */
+  async sync(state, tags) {
+    const info = tags && tags[state.run] && tags[state.run][state.tag];
+    if (!info) return;
+    const token = `${info.max_step}/${info.max_wall_time}`;
+    const same = this.source && this.source.run === state.run && this.source.tag === state.tag;
+    this._syncAgainstOptions(state, tags);
+    if (same && this.source.token === token) {
+      this.update(state, null);
+      return;
+    }
+    if (!same) {
+      this.cache.clear();
+      this.order = null;
+      this.orderKey = null;
+      this.follow = true;
+    }
+    this.source = { run: state.run, tag: state.tag, token };
+    let res;
+    try {
+      res = await this.api.get("steps", { run: state.run, tag: state.tag }, "confusion-steps");
+    } catch (e) {
+      this.status.textContent = e.message;
+      return;
+    }
+    if (res === null) return;
+    const cur = this.steps[this.stepIndex];
+    this.steps = res.steps;
+    this.slider.max = String(Math.max(0, this.steps.length - 1));
+    this.slider.disabled = this.steps.length < 2;
+    const keep = this.steps.indexOf(cur);
+    this.stepIndex = this.follow || keep < 0 ? this.steps.length - 1 : keep;
+    this.slider.value = String(this.stepIndex);
+    this._syncAgainstOptions(state, tags);
+    await this._load();
+  }
+
+  _syncAgainstOptions(state, tags) {
+    const opts = [{ value: "", label: "nothing" }];
+    for (const s of this.steps || []) opts.push({ value: `step:${s}`, label: `step ${s} of this run` });
+    const labels = tags[state.run] && tags[state.run][state.tag] ? tags[state.run][state.tag].labels : null;
+    for (const r of Object.keys(tags).sort()) {
+      const info = tags[r] && tags[r][state.tag];
+      if (r === state.run || !info || !labels) continue;
+      if (info.labels.length === labels.length && info.labels.every((x, i) => x === labels[i])) {
+        opts.push({ value: `run:${r}`, label: `run ${r} (same step)` });
+      }
+    }
+    if (!opts.some((o) => o.value === this.against)) this.against = "";
+    setOptions(this.againstSel, opts, this.against);
+  }
+
+  setStepIndex(i) {
+    if (!this.steps.length) return null;
+    this.stepIndex = Math.max(0, Math.min(this.steps.length - 1, i));
+    this.follow = this.stepIndex === this.steps.length - 1;
+    if (Number(this.slider.value) !== this.stepIndex) this.slider.value = String(this.stepIndex);
+    return this._load();
+  }
+
+  _params(step) {
+    const p = { run: this.source.run, tag: this.source.tag, step };
+    if (this.against.startsWith("step:")) p.against_step = this.against.slice(5);
+    else if (this.against.startsWith("run:")) {
+      p.against_run = this.against.slice(4);
+      p.against_step = step;
+    }
+    return p;
+  }
+
+  _key(p) {
+    return JSON.stringify([p.run, p.tag, p.step, p.against_step ?? null, p.against_run ?? null]);
+  }
+
+  /** Draws the slider's step: synchronously from the cache, else after loading it. */
+  async _load() {
+    if (!this.source || this.stepIndex < 0) return;
+    const step = this.steps[this.stepIndex];
+    this.stepLabel.textContent = `step ${step}`;
+    const p = this._params(step);
+    const key = this._key(p);
+    const hit = this.cache.get(key);
+    if (hit) {
+      this._show(hit);
+      this._prefetch();
+      return;
+    }
+    this.status.textContent = "loading\u2026";
+    let d;
+    try {
+      d = await this.api.get("confusion", p, "confusion");
+    } catch (e) {
+      this.status.textContent = e.message;
+      return;
+    }
+    if (d === null) return; // superseded by a newer slider position
+    const prepared = prepare(d);
+    this._remember(key, prepared);
+    this.status.textContent = "";
+    if (this.steps[this.stepIndex] === step && this._key(this._params(step)) === key) this._show(prepared);
+    this._prefetch();
+  }
+
+  _remember(key, d) {
+    this.cache.set(key, d);
+    while (this.cache.size > CACHE_SIZE) this.cache.delete(this.cache.keys().next().value);
+  }
+
+  /** Loads the slider's neighbours in the background, so sliding one step draws at once. */
+  async _prefetch() {
+    for (const j of [this.stepIndex - 1, this.stepIndex + 1]) {
+      if (j < 0 || j >= this.steps.length) continue;
+      const p = this._params(this.steps[j]);
+      const key = this._key(p);
+      if (this.cache.has(key)) continue;
+      try {
+        const d = await this.api.get("confusion", p, `confusion-prefetch-${j - this.stepIndex}`);
+        if (d) this._remember(key, prepare(d));
+      } catch (e) { /* shown when that step is chosen */ }
+    }
+  }
+
+  _show(d) {
+    this.d = d;
+    const st = this.ctx.store.get();
+    this.normSeg.set(st.confusionNorm);
+    this.orderSeg.set(st.confusionOrder);
+    this.offDiag.checked = !!st.confusionOffDiagonal;
+    this.selected = st.selectedPair || null;
+    const multi = d.multiclass && d.matrix;
+    this.reason.textContent = d.reason || "";
+    this.reason.classList.toggle("tbm-hidden", !d.reason);
+    this.body.classList.toggle("tbm-hidden", !multi);
+    this.controls.classList.toggle("tbm-hidden", !d.multiclass);
+    this._summary();
+    this.draw();
+    this._top();
+  }
+
+  // ---- drawing ----------------------------------------------------------------------------
+
+  _classOrder(d) {
+    const st = this.ctx.store.get();
+    if (st.confusionOrder !== "cluster") return identityOrder(d.C);
+    const key = `${this.source.run}\u0000${this.source.tag}`;
+    if (!this.order || this.orderKey !== key || this.order.length !== d.C) {
+      // from the latest step seen (kept while sliding, so cells stay in place)
+      this.order = clusterOrder(d.matrix, d.C);
+      this.orderKey = key;
+    }
+    return this.order;
+  }
+
+  /** {values, diverging, max} of what is coloured, cached per matrix and option. */
+  _values(d) {
+    const st = this.ctx.store.get();
+    const mode = st.confusionNorm || "counts";
+    const off = !!st.confusionOffDiagonal;
+    const key = `${mode}/${off}`;
+    if (d.normalised[key]) return d.normalised[key];
+    let values = normalise(d.matrix, d.C, mode);
+    let diverging = false;
+    if (d.against && d.against.matrix) {
+      values = diff(values, normalise(d.against.matrix, d.C, mode));
+      diverging = true;
+    }
+    const out = { values, diverging, max: maxAbs(values, d.C, off), mode, off };
+    d.normalised = { [key]: out }; // one option set at a time: bounded memory at 1,000 classes
+    return out;
+  }
+
+  _layout(C) {
+    const width = Math.max(240, this.box.clientWidth - 4);
+    const names = Math.min(MAX_SIDE, width - 130) / C >= NAMES_MIN_CELL;
+    const margin = names ? 120 : 22;
+    const side = Math.max(100, Math.min(MAX_SIDE, width - margin - 4, C * MAX_CELL));
+    const cell = side / C;
+    return { width, x0: margin, y0: margin, side, cell, height: side + margin + 4, names };
+  }
+
+  draw() {
+    const d = this.d;
+    if (!d || !d.matrix || !this.box.isConnected || this.box.offsetParent === null) return;
+    const t0 = performance.now();
+    const C = d.C;
+    const lay = this._layout(C);
+    const order = this._classOrder(d);
+    const v = this._values(d);
+    // 1. one pixel per cell
+    if (!this.off || this.off.width !== C) {
+      this.off = document.createElement("canvas");
+      this.off.width = C;
+      this.off.height = C;
+      this.offImage = this.off.getContext("2d").createImageData(C, C);
+      this.offPixels = new Uint32Array(this.offImage.data.buffer);
+    }
+    const px = this.offPixels;
+    const vals = v.values;
+    const lut = v.diverging ? DIV : SEQ;
+    const max = v.max;
+    const inv = max > 0 ? 1 / max : 0;
+    for (let i = 0; i < C; i++) {
+      const r = order[i];
+      const ro = r * C;
+      const po = i * C;
+      for (let j = 0; j < C; j++) {
+        const c = order[j];
+        const x = vals[ro + c];
+        if (x !== x || (v.off && r === c)) {
+          px[po + j] = MISSING;
+          continue;
+        }
+        let pos;
+        if (v.diverging) {
+          const y = Math.max(-1, Math.min(1, x * inv));
+          pos = 0.5 + 0.5 * (y < 0 ? -Math.sqrt(-y) : Math.sqrt(y));
+        } else {
+          pos = Math.sqrt(Math.max(0, Math.min(1, x * inv)));
+        }
+        px[po + j] = lut[(pos * 255 + 0.5) | 0];
+      }
+    }
+    this.off.getContext("2d").putImageData(this.offImage, 0, 0);
+    // 2. scaled onto the visible canvas
+    const dpr = window.devicePixelRatio || 1;
+    const c = this.canvas;
+    if (c.width !== Math.round(lay.width * dpr) || c.height !== Math.round(lay.height * dpr)) {
+      c.width = Math.round(lay.width * dpr);
+      c.height = Math.round(lay.height * dpr);
+      c.style.width = `${lay.width}px`;
+      c.style.height = `${lay.height}px`;
+    }
+    const g = c.getContext("2d");
+    g.setTransform(dpr, 0, 0, dpr, 0, 0);
+    g.clearRect(0, 0, lay.width, lay.height);
+    g.imageSmoothingEnabled = false;
+    g.drawImage(this.off, lay.x0, lay.y0, lay.side, lay.side);
+    g.strokeStyle = COLORS.border;
+    g.strokeRect(lay.x0 - 0.5, lay.y0 - 0.5, lay.side + 1, lay.side + 1);
+    g.font = FONT;
+    g.fillStyle = COLORS.muted;
+    g.textBaseline = "middle";
+    if (lay.names) this._names(g, lay, d, order);
+    else {
+      g.textAlign = "left";
+      g.fillText("predicted \u2192", lay.x0, lay.y0 - 10);
+      g.save();
+      g.translate(lay.x0 - 10, lay.y0);
+      g.rotate(Math.PI / 2);
+      g.fillText("true \u2192", 0, 0);
+      g.restore();
+    }
+    if (lay.cell >= NUMBERS_MIN_CELL) this._numbers(g, lay, d, order, v);
+    this._selection(g, lay, order);
+    this._legend(v);
+    this.lastDrawMs = performance.now() - t0;
+    this.el.dataset.drawn = String(Number(this.el.dataset.drawn || 0) + 1);
+  }
+
+  _names(g, lay, d, order) {
+    const fit = (s, w) => {
+      s = String(s);
+      if (g.measureText(s).width <= w) return s;
+      while (s.length > 1 && g.measureText(s + "\u2026").width > w) s = s.slice(0, -1);
+      return s + "\u2026";
+    };
+    g.textAlign = "right";
+    for (let i = 0; i < d.C; i++) {
+      g.fillText(fit(d.classes[order[i]], lay.x0 - 8), lay.x0 - 4, lay.y0 + (i + 0.5) * lay.cell);
+    }
+    g.save();
+    for (let j = 0; j < d.C; j++) {
+      g.save();
+      g.translate(lay.x0 + (j + 0.5) * lay.cell, lay.y0 - 4);
+      g.rotate(-Math.PI / 3);
+      g.textAlign = "left";
+      g.fillText(fit(d.classes[order[j]], lay.y0 / Math.sin(Math.PI / 3) - 12), 0, 0);
+      g.restore();
+    }
+    g.restore();
+    g.fillStyle = COLORS.text;
+    g.textAlign = "left";
+    g.fillText("true \u2193  predicted \u2192", 4, 10);
+  }
+
+  _numbers(g, lay, d, order, v) {
+    g.textAlign = "center";
+    for (let i = 0; i < d.C; i++) {
+      for (let j = 0; j < d.C; j++) {
+        const x = v.values[order[i] * d.C + order[j]];
+        if (x !== x || (v.off && order[i] === order[j])) continue;
+        const pos = v.diverging ? Math.abs(signedSqrtPos(x, v.max) - 0.5) * 2 : sqrtPos(x, v.max);
+        g.fillStyle = pos > 0.6 ? "#fff" : COLORS.text;
+        const text = v.mode === "counts" ? (v.diverging && x > 0 ? "+" : "") + fmtCount(x)
+          : (v.diverging && x > 0 ? "+" : "") + x.toFixed(2);
+        g.fillText(text, lay.x0 + (j + 0.5) * lay.cell, lay.y0 + (i + 0.5) * lay.cell);
+      }
+    }
+  }
+
+  _selection(g, lay, order) {
+    if (!this.selected) return;
+    const [t, p] = this.selected;
+    const i = order.indexOf(t);
+    const j = order.indexOf(p);
+    if (i < 0 || j < 0) return;
+    const w = Math.max(lay.cell, 3);
+    g.strokeStyle = COLORS.accent;
+    g.lineWidth = 2;
+    g.strokeRect(lay.x0 + j * lay.cell - (w - lay.cell) / 2 - 1, lay.y0 + i * lay.cell - (w - lay.cell) / 2 - 1, w + 2, w + 2);
+    g.lineWidth = 1;
+    g.globalAlpha = 0.35;
+    g.beginPath();
+    g.moveTo(lay.x0, lay.y0 + (i + 0.5) * lay.cell);
+    g.lineTo(lay.x0 + lay.side, lay.y0 + (i + 0.5) * lay.cell);
+    g.moveTo(lay.x0 + (j + 0.5) * lay.cell, lay.y0);
+    g.lineTo(lay.x0 + (j + 0.5) * lay.cell, lay.y0 + lay.side);
+    g.stroke();
+    g.globalAlpha = 1;
+  }
+
+  _legend(v) {
+    const stops = v.diverging ? DIVERGING : SEQUENTIAL;
+    drawLegend(this.legendCanvas, (t) => lutCss(stops, t));
+    const fmt = (x) => (v.mode === "counts" ? fmtCount(x) : fmtMetric(x, 2));
+    const what = v.mode === "counts" ? "samples" : v.mode === "recall" ? "share of the true class" : "share of the predictions";
+    if (v.diverging) {
+      this.legendLo.textContent = `\u2212${fmt(v.max)}`;
+      this.legendHi.textContent = `+${fmt(v.max)}`;
+      this.legendText.textContent = `difference in ${what} (this step minus the other; colour \u221d \u221a|difference|)` +
+        (v.off ? "; diagonal grey" : "");
+    } else {
+      this.legendLo.textContent = "0";
+      this.legendHi.textContent = fmt(v.max);
+      this.legendText.textContent = `${what} (colour \u221d \u221avalue)` + (v.off ? "; diagonal grey, scale fitted to the mistakes" : "");
+    }
+  }
+
+  // ---- summary, top confusions, hover --------------------------------------------------------
+
+  _summary() {
+    const d = this.d;
+    const a = d.against;
+    const kpi = (key, label, value, sub, title) => h("div", { class: "tbm-card tbm-kpi", dataset: { kpi: key }, title: title || null },
+      h("div", { class: "k" }, label), h("div", { class: "v" }, value), h("div", { class: "s" }, sub || ""));
+    const items = [
+      kpi("categorical_accuracy", "Keras `accuracy` (argmax)", fmtMetric(d.categorical_accuracy),
+        a ? `vs ${this._againstName()}: ${fmtMetric(a.categorical_accuracy)} (${pp(d.categorical_accuracy - a.categorical_accuracy)})`
+          : "share of samples whose top score is the true class = trace / n",
+        "What Keras logs as `accuracy` for a softmax output (SparseCategoricalAccuracy / CategoricalAccuracy): the top-scoring class is the true class. Ties take the first class."),
+    ];
+    (d.top_k_accuracy || []).forEach((v, i) => {
+      if (i === 0) return; // top-1 is the accuracy above
+      const before = a && a.top_k_accuracy ? a.top_k_accuracy[i] : null;
+      items.push(kpi(`top_${i + 1}`, `Top-${i + 1} accuracy`, fmtMetric(v),
+        before !== null ? `vs ${fmtMetric(before)} (${pp(v - before)})` : `true class among the ${i + 1} top scores`));
+    });
+    items.push(kpi("samples", d.sample_weighted ? "Samples (weighted)" : "Samples", fmtCount(d.n),
+      `${fmtCount(d.C)} classes \u00b7 step ${d.step}`));
+    if (!d.multiclass) {
+      this.kpis.replaceChildren(items[0],
+        kpi("samples", "Samples", fmtCount(d.n), `${fmtCount(d.C)} labels \u00b7 step ${d.step}`));
+      return;
+    }
+    this.kpis.replaceChildren(...items);
+  }
+
+  _againstName() {
+    const a = this.d && this.d.against;
+    if (!a) return "";
+    return a.run === this.d.run ? `step ${a.step}` : `${a.run} step ${a.step}`;
+  }
+
+  _top() {
+    const d = this.d;
+    if (!d || !d.matrix) return;
+    const top = topConfusions(d.matrix, d.C, 15, d.against ? d.against.matrix : null);
+    this.topTitle.textContent = d.against ? `Top confusions at step ${d.step} (change vs ${this._againstName()})` : `Top confusions at step ${d.step}`;
+    const sel = this.selected;
+    this.topList.replaceChildren(...top.map((it) => h("li", null, h("button", {
+      type: "button", class: "tbm-cm-item" + (sel && sel[0] === it.trueClass && sel[1] === it.predicted ? " sel" : ""),
+      dataset: { pair: `${it.trueClass},${it.predicted}` },
+      title: `Select ${d.classes[it.trueClass]} and ${d.classes[it.predicted]} in every view`,
+      onclick: () => this.select(it.trueClass, it.predicted),
+    }, h("span", { class: "l" }, `${d.classes[it.trueClass]} \u2192 ${d.classes[it.predicted]}`),
+    h("span", null, fmtCount(it.count)),
+    h("span", { class: "tbm-muted" }, fmtPct(it.share)),
+    it.delta !== undefined ? h("span", { class: it.delta > 0 ? "up" : it.delta < 0 ? "down" : "tbm-muted" },
+      (it.delta > 0 ? "+" : it.delta < 0 ? "\u2212" : "\u00b1") + fmtCount(Math.abs(it.delta))) : null))));
+    if (!top.length) this.topList.replaceChildren(h("li", { class: "tbm-muted" }, "No confusions: every sample is on the diagonal."));
+  }
+
+  _hit(e) {
+    const d = this.d;
+    if (!d || !d.matrix) return null;
+    const r = this.canvas.getBoundingClientRect();
+    const lay = this._layout(d.C);
+    const x = e.clientX - r.left - lay.x0;
+    const y = e.clientY - r.top - lay.y0;
+    if (x < 0 || y < 0 || x >= lay.side || y >= lay.side) return null;
+    const order = this._classOrder(d);
+    const i = Math.min(d.C - 1, Math.floor(y / lay.cell));
+    const j = Math.min(d.C - 1, Math.floor(x / lay.cell));
+    return { t: order[i], p: order[j] };
+  }
+
+  /** The tooltip text of cell (true t, predicted p). */
+  cellText(t, p) {
+    const d = this.d;
+    const C = d.C;
+    const { rows, cols } = sums(d.matrix, C);
+    const v = d.matrix[t * C + p];
+    const lines = [`true ${d.classes[t]} \u2192 predicted ${d.classes[p]}${t === p ? " (correct)" : ""}`,
+      `step ${d.step}: ${fmtCount(v)} samples`,
+      `${fmtPct(rows[t] > 0 ? v / rows[t] : NaN)} of true ${d.classes[t]} (${fmtCount(rows[t])})`,
+      `${fmtPct(cols[p] > 0 ? v / cols[p] : NaN)} of predicted ${d.classes[p]} (${fmtCount(cols[p])})`];
+    if (d.against && d.against.matrix) {
+      const b = d.against.matrix[t * C + p];
+      const delta = v - b;
+      lines.push(`${this._againstName()}: ${fmtCount(b)} (${delta > 0 ? "+" : delta < 0 ? "\u2212" : "\u00b1"}${fmtCount(Math.abs(delta))})`);
+    }
+    return lines.join("\n");
+  }
+
+  _hover(e) {
+    const hit = this._hit(e);
+    if (!hit) {
+      showTip(null);
+      this.canvas.style.cursor = "";
+      return;
+    }
+    this.canvas.style.cursor = "pointer";
+    showTip(this.cellText(hit.t, hit.p), e.clientX, e.clientY);
+  }
+}

@@ -1,0 +1,164 @@
+// Pure helpers of the confusion-matrix view (DOM-free, tested in node): normalisation, the
+// difference of two matrices, the clustered class order and the top confusions. A matrix is a
+// flat row-major array of C*C numbers: rows are the true class, columns the predicted class
+// (as the `confusion` route sends it and as scikit-learn's confusion_matrix lays it out).
+
+export const NORMALISE = ["counts", "recall", "precision"];
+
+/** Row sums [C] (samples of each true class) and column sums [C] (predictions of each class). */
+export function sums(matrix, C) {
+  const rows = new Float64Array(C);
+  const cols = new Float64Array(C);
+  for (let r = 0; r < C; r++) {
+    let s = 0;
+    const o = r * C;
+    for (let c = 0; c < C; c++) {
+      const v = matrix[o + c];
+      s += v;
+      cols[c] += v;
+    }
+    rows[r] = s;
+  }
+  return { rows, cols };
+}
+
+/**
+ * The matrix as drawn: "counts" (a copy), "recall" (each row divided by its sum: the share of
+ * the true class predicted as each class; the diagonal is per-class recall) or "precision"
+ * (each column divided by its sum; the diagonal is per-class precision). A row or column with
+ * sum 0 gives NaN (nothing to divide), never 0. Returns a Float64Array of C*C.
+ */
+export function normalise(matrix, C, mode = "counts") {
+  if (!NORMALISE.includes(mode)) {
+    throw new Error(`Expected normalise mode in ${NORMALISE.join(", ")}; received ${mode}.`);
+  }
+  const out = Float64Array.from(matrix);
+  if (mode === "counts") return out;
+  const { rows, cols } = sums(matrix, C);
+  for (let r = 0; r < C; r++) {
+    const o = r * C;
+    for (let c = 0; c < C; c++) {
+      const den = mode === "recall" ? rows[r] : cols[c];
+      out[o + c] = den > 0 ? out[o + c] / den : NaN;
+    }
+  }
+  return out;
+}
+
+/** a - b elementwise (both already normalised the same way); NaN where either is NaN. */
+export function diff(a, b) {
+  if (a.length !== b.length) {
+    throw new Error(`Expected matrices of one size to subtract; received ${a.length} and ${b.length} cells.`);
+  }
+  const out = new Float64Array(a.length);
+  for (let i = 0; i < a.length; i++) out[i] = a[i] - b[i];
+  return out;
+}
+
+/**
+ * Class order that puts classes confused with each other next to each other.
+ *
+ * Rule (greedy chaining of the symmetrised off-diagonal matrix S = M + M^T, diagonal 0): start
+ * a chain with the class of largest total confusion sum_j S[i, j]; then repeatedly attach, to
+ * whichever end of the chain it binds more strongly, the unplaced class with the largest S to
+ * that end; when no unplaced class is confused with either end (S = 0), start a new chain with
+ * the unplaced class of largest total confusion. Ties take the lower class index. Classes with
+ * no confusion at all come last, in label order. O(C^2) time, O(C) extra memory.
+ */
+export function clusterOrder(matrix, C) {
+  const s = (i, j) => matrix[i * C + j] + matrix[j * C + i];
+  const total = new Float64Array(C);
+  for (let i = 0; i < C; i++) {
+    let t = 0;
+    for (let j = 0; j < C; j++) if (j !== i) t += s(i, j);
+    total[i] = t;
+  }
+  const placed = new Uint8Array(C);
+  const order = [];
+  const seed = () => {
+    let best = -1;
+    for (let i = 0; i < C; i++) {
+      if (!placed[i] && total[i] > 0 && (best < 0 || total[i] > total[best])) best = i;
+    }
+    return best;
+  };
+  let left = [];
+  let right = [];
+  const flush = () => {
+    for (let i = left.length - 1; i >= 0; i--) order.push(left[i]);
+    for (const x of right) order.push(x);
+    left = [];
+    right = [];
+  };
+  let first = seed();
+  while (first >= 0) {
+    placed[first] = 1;
+    right.push(first);
+    let head = first;
+    let tail = first;
+    for (;;) {
+      let bj = -1;
+      let bv = 0;
+      let atHead = false;
+      for (let j = 0; j < C; j++) {
+        if (placed[j]) continue;
+        const vt = s(tail, j);
+        const vh = head === tail ? 0 : s(head, j);
+        if (vt > bv) { bv = vt; bj = j; atHead = false; }
+        if (vh > bv) { bv = vh; bj = j; atHead = true; }
+      }
+      if (bj < 0) break;
+      placed[bj] = 1;
+      if (atHead) { left.push(bj); head = bj; } else { right.push(bj); tail = bj; }
+    }
+    flush();
+    first = seed();
+  }
+  for (let i = 0; i < C; i++) if (!placed[i]) order.push(i);
+  return Int32Array.from(order);
+}
+
+/** Label order 0..C-1. */
+export function identityOrder(C) {
+  const o = new Int32Array(C);
+  for (let i = 0; i < C; i++) o[i] = i;
+  return o;
+}
+
+/**
+ * The k largest off-diagonal cells: [{trueClass, predicted, count, share}] where share is the
+ * count over the true class's samples (its row sum), largest count first (ties: lower true
+ * class, then lower predicted class). Cells of 0 are left out. With `against` (another matrix
+ * of the same size) each item also has `before` (its count there) and `delta`.
+ */
+export function topConfusions(matrix, C, k = 10, against = null) {
+  const { rows } = sums(matrix, C);
+  const items = [];
+  for (let r = 0; r < C; r++) {
+    for (let c = 0; c < C; c++) {
+      const v = matrix[r * C + c];
+      if (r === c || !(v > 0)) continue;
+      items.push({ trueClass: r, predicted: c, count: v, share: rows[r] > 0 ? v / rows[r] : NaN });
+    }
+  }
+  items.sort((a, b) => b.count - a.count || a.trueClass - b.trueClass || a.predicted - b.predicted);
+  const top = items.slice(0, k);
+  if (against) {
+    for (const it of top) {
+      it.before = against[it.trueClass * C + it.predicted];
+      it.delta = it.count - it.before;
+    }
+  }
+  return top;
+}
+
+/** Largest finite |value| of `values` (optionally leaving the diagonal of a C x C out); 0 if none. */
+export function maxAbs(values, C = 0, offDiagonal = false) {
+  let m = 0;
+  for (let i = 0; i < values.length; i++) {
+    if (offDiagonal && C && Math.floor(i / C) === i % C) continue;
+    const v = Math.abs(values[i]);
+    if (v > m && v !== Infinity) m = v;
+  }
+  return m;
+}
