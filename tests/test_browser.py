@@ -470,7 +470,7 @@ def test_compare_view_runs_and_modes(page, data_and_servers):
             cells = plugin_frame(page).evaluate(
                 "(run) => [...document.querySelectorAll('.tbm-summary tbody tr')]"
                 ".find((tr) => tr.dataset.run === run).querySelectorAll('td').length", run)
-            assert cells == 7
+            assert cells == 10
             texts = frame.locator(".tbm-summary tbody tr", has_text=run).first.locator("td").all_text_contents()
             assert texts[1:4] == [str(last), js_fixed(micro), js_fixed(macro)], (run, mode)
 
@@ -478,9 +478,9 @@ def test_compare_view_runs_and_modes(page, data_and_servers):
     frame.get_by_role("button", name="At best thresholds").click()
     frame.locator(".tbm-view[data-view='compare'] .tbm-small", has_text="own best threshold").wait_for()
     check("best")
-    # five charts, one line per run
+    # ten charts, one line per run
     assert plugin_frame(page).evaluate(
-        "document.querySelectorAll(\"[data-view='compare'] .uplot\").length") == 5
+        "document.querySelectorAll(\"[data-view='compare'] .uplot\").length") == 10
     # unticking a run removes it
     frame.locator(".tbm-runs input[data-run='exp/train']").uncheck()
     wait_until(lambda: rows.count() == len(d["data"]) - 1, timeout=10, message="run removed")
@@ -586,3 +586,230 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="Screenshots of the dashboard for the README.")
     parser.add_argument("--screenshots", default=os.path.join(ROOT, "docs", "screenshots"))
     make_screenshots(parser.parse_args().screenshots)
+
+
+# ---------------------------------------------------------------------------------------------
+# Confusion matrix (single-label multi-class), ranking by AP, fitted heatmap scale, compare
+# additions (issues 9, 10, 12)
+
+BIG_CLASSES = 1000
+SMALL_NAMES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",
+               "truck", "bus", "tiger"]
+
+
+def write_multiclass_test_runs(logdir):
+    """{run: {step: Counts}}: 1,000 classes (3 steps), 12 named classes (train and validation,
+    3 steps each) and a multi-label run."""
+    from demo import fixtures
+
+    data = fixtures.write_multiclass_runs(logdir, runs=("big/validation",),
+                                          num_classes=BIG_CLASSES, steps=3, n=4000,
+                                          thresholds=11)
+    data.update(fixtures.write_multiclass_runs(
+        logdir, runs=("small/train", "small/validation"), num_classes=len(SMALL_NAMES), steps=3,
+        n=600, thresholds=21, class_names=SMALL_NAMES))
+    data["multilabel/validation"] = write_run(logdir, "multilabel/validation", 12, 2, seed=3,
+                                              thresholds=21)
+    summary.close_all()
+    return data
+
+
+@pytest.fixture(scope="module")
+def mc_server(tmp_path_factory):
+    require_chromium()
+    logdir = tmp_path_factory.mktemp("mc_logs")
+    data = write_multiclass_test_runs(str(logdir))
+    server = TensorBoardServer(str(logdir), *TB_FLAGS).start()
+    try:
+        server.wait_ready()
+        wait_until(lambda: len(server.get_json("/data/plugin/tb_metrics/tags")) == len(data),
+                   timeout=60, message="all runs listed")
+        yield {"data": data, "server": server}
+    finally:
+        server.stop()
+        summary.close_all()
+
+
+def open_confusion(pg, server, run):
+    frame = open_dashboard(pg, server)
+    frame.locator("[data-picker='run']").select_option(run)
+    frame.locator("[data-tab='confusion']").click()
+    return frame
+
+
+def cm_drawn(pg):
+    return int(plugin_frame(pg).evaluate(
+        "Number(document.querySelector(\"[data-view='confusion']\").dataset.drawn || 0)"))
+
+
+def cm_geometry(pg, num_classes):
+    """(left, top, cell) of the matrix inside the canvas, in CSS px (as the view lays it out)."""
+    rect = plugin_frame(pg).evaluate("""() => {
+        const r = document.querySelector('.tbm-cm-box canvas').getBoundingClientRect();
+        return [r.width, r.height]; }""")
+    names = (min(760, rect[0] - 130) / num_classes) >= 9
+    margin = 120 if names else 22
+    side = rect[1] - margin - 4
+    return margin, margin, side / num_classes
+
+
+def test_confusion_view_thousand_classes(page, mc_server):
+    d = mc_server["data"]["big/validation"]
+    frame = open_confusion(page, mc_server["server"], "big/validation")
+    wait_until(lambda: cm_drawn(page) > 0, timeout=30, message="matrix drawn")
+    c = d[2]
+    m = c.confusion_matrix
+    assert kpi(frame, "categorical_accuracy") == js_fixed(c.categorical_accuracy())
+    assert kpi(frame, "top_5") == js_fixed(c.top_k_accuracy(5))
+    assert kpi(frame, "samples") == js_count(c.n)
+    # the top confusion is the largest off-diagonal cell (ties: lower true, then predicted class)
+    off = m.copy()
+    np.fill_diagonal(off, -1)
+    flat = np.lexsort((np.arange(off.size), -off.ravel()))[0]
+    t, p = divmod(int(flat), BIG_CLASSES)
+    first = frame.locator("[data-top-confusions] li").first.text_content()
+    assert first.startswith(f"{c.label_names[t]} \u2192 {c.label_names[p]}") and str(m[t, p]) in first
+    # hover over the diagonal cell of class 500 (label order): its numbers, as text
+    x0, y0, cell = cm_geometry(page, BIG_CLASSES)
+    canvas = frame.locator(".tbm-cm-box canvas")
+    k = 500
+    pos = {"x": x0 + (k + 0.5) * cell, "y": y0 + (k + 0.5) * cell}
+    canvas.hover(position=pos)
+    tip = frame.locator(".tbm-tip").text_content()
+    assert tip.startswith(f"true {c.label_names[k]} \u2192 predicted {c.label_names[k]} (correct)")
+    assert f"step 2: {js_count(m[k, k])} samples" in tip
+    assert f"of true {c.label_names[k]} ({js_count(m[k].sum())})" in tip
+    # the canvas is painted: a pixel of the matrix is not the page's background
+    assert plugin_frame(page).evaluate("""([x, y]) => {
+        const cv = document.querySelector('.tbm-cm-box canvas');
+        const dpr = window.devicePixelRatio || 1;
+        const px = cv.getContext('2d').getImageData(Math.round(x * dpr), Math.round(y * dpr), 1, 1).data;
+        return px[3] === 255; }""", [pos["x"], pos["y"]])
+    # clicking selects the two classes: the explorer shows the true class selected
+    canvas.click(position=pos)
+    frame.locator("[data-tab='explorer']").click()
+    assert c.label_names[k] in frame.locator("[data-chart='pr'] + .tbm-legend").text_content()
+    frame.locator("[data-tab='confusion']").click()
+    # the step slider redraws another step's numbers
+    plugin_frame(page).evaluate("""() => {
+        const s = document.querySelector('[data-confusion-step]');
+        s.value = '0';
+        s.dispatchEvent(new Event('input', { bubbles: true })); }""")
+    c0 = d[0]
+    wait_until(lambda: kpi(frame, "categorical_accuracy") == js_fixed(c0.categorical_accuracy()),
+               timeout=20, message="step 0 drawn")
+    assert "step 0" in frame.locator("[data-view='confusion'] .tbm-tval").text_content()
+
+
+def test_confusion_view_diff_cluster_and_multilabel(page, mc_server):
+    data = mc_server["data"]
+    frame = open_confusion(page, mc_server["server"], "small/validation")
+    wait_until(lambda: cm_drawn(page) > 0, timeout=30, message="matrix drawn")
+    c2, c0 = data["small/validation"][2], data["small/validation"][0]
+    frame.locator("[data-against]").select_option("step:0")
+    sub = frame.locator("[data-kpi='categorical_accuracy'] .s")
+    wait_until(lambda: "vs step 0" in sub.text_content(), timeout=20, message="difference drawn")
+    delta = round((c2.categorical_accuracy() - c0.categorical_accuracy()) * 1000) / 10
+    assert sub.text_content() == (f"vs step 0: {js_fixed(c0.categorical_accuracy())} "
+                                  f"({'+' if delta > 0 else chr(0x2212)}{abs(delta):.1f} pp)")
+    assert "difference in samples" in frame.locator("[data-view='confusion'] .tbm-scale").text_content()
+    # hover a cell: both steps' counts
+    x0, y0, cell = cm_geometry(page, len(SMALL_NAMES))
+    t, p = 3, 5
+    frame.locator(".tbm-cm-box canvas").hover(position={"x": x0 + (p + 0.5) * cell,
+                                                        "y": y0 + (t + 0.5) * cell})
+    tip = frame.locator(".tbm-tip").text_content()
+    assert f"step 2: {c2.confusion_matrix[t, p]} samples" in tip
+    assert f"step 0: {c0.confusion_matrix[t, p]} (" in tip
+    # another run at the same step
+    frame.locator("[data-against]").select_option("run:small/train")
+    wait_until(lambda: "vs small/train step 2" in sub.text_content(), timeout=20, message="run diff")
+    # clustered order and row normalisation redraw
+    before = cm_drawn(page)
+    frame.get_by_role("button", name="Clustered").click()
+    frame.get_by_role("button", name="Rows (recall)").click()
+    wait_until(lambda: cm_drawn(page) >= before + 2, timeout=10, message="redrawn")
+    assert frame.get_by_role("button", name="Clustered").get_attribute("aria-pressed") == "true"
+    # a top confusion selects both classes
+    item = frame.locator("[data-top-confusions] button").first
+    pair = [int(v) for v in item.get_attribute("data-pair").split(",")]
+    item.click()
+    assert "sel" in item.get_attribute("class") or \
+        "sel" in frame.locator("[data-top-confusions] button").first.get_attribute("class")
+    frame.locator("[data-tab='explorer']").click()
+    assert SMALL_NAMES[pair[0]] in frame.locator("[data-chart='pr'] + .tbm-legend").text_content()
+    # multi-label: says why there is no matrix, and how to get one
+    frame.locator("[data-picker='run']").select_option("multilabel/validation")
+    frame.locator("[data-tab='confusion']").click()
+    reason = frame.locator("[data-reason='confusion']")
+    reason.wait_for(state="visible", timeout=20000)
+    assert "multiclass=True" in reason.text_content() and "class ids" in reason.text_content()
+    assert frame.locator(".tbm-cm").is_hidden()
+    assert frame.locator(".tbm-threshold").first.is_hidden()  # argmax: no threshold
+
+
+def test_compare_view_keras_accuracy_baselines_and_ranking(page, data_and_servers):
+    d = data_and_servers
+    frame = open_dashboard(page, d["server"])
+    wait_step(frame, 2)
+    frame.locator("[data-tab='compare']").click()
+    rows = frame.locator(".tbm-summary tbody tr")
+    rows.nth(len(d["data"]) - 1).wait_for()
+    for run, steps in d["data"].items():
+        c = steps[max(steps)]
+        texts = frame.locator(".tbm-summary tbody tr", has_text=run).first.locator("td").all_text_contents()
+        assert texts[7:10] == [js_fixed(c.categorical_accuracy()),
+                               js_fixed(c.average_precision("macro")), js_count(c.nan.sum())]
+    head = frame.locator("[data-view='compare'] h3", has_text="Keras `accuracy`")
+    assert head.count() == 1
+    assert frame.locator("[data-view='compare'] h3", has_text="predict nothing").count() == 2
+    assert frame.locator("[data-view='compare'] h3", has_text="Macro ROC-AUC").count() == 1
+    # the tooltip of binary accuracy names the all-negative baseline of each run
+    frame.locator("[data-chart='binary_accuracy'] .u-over").hover(position={"x": 5, "y": 40})
+    tip = frame.locator(".tbm-tip").text_content()
+    step = int(tip.splitlines()[0].rsplit(" ", 1)[1])
+    c = d["data"]["exp/validation"][step]
+    assert f"exp/validation: {js_fixed(c.binary_accuracy()[c.threshold_index(0.5)])}" in tip
+    assert f"predicting nothing: {js_fixed(c.all_negative_accuracy())}" in tip
+    # full run names, never cut
+    cell = frame.locator(".tbm-summary tbody tr td.l", has_text="zz<b").first
+    assert plugin_frame(page).evaluate(
+        "(el) => el.scrollWidth <= el.clientWidth", cell.element_handle())
+
+
+def test_labels_view_ap_best_thresholds_and_fitted_scale(page, data_and_servers):
+    d = data_and_servers
+    frame = open_dashboard(page, d["server"])
+    wait_step(frame, 2)
+    counts = d["data"]["exp/validation"]
+    c = counts[2]
+    frame.locator("[data-tab='labels']").click()
+    legend = frame.locator("[data-legend='heat']")
+    assert legend.text_content() == "F10.001.00"
+    frame.get_by_role("button", name="Fitted").click()
+    ti = c.threshold_index(0.5)
+    f1 = np.concatenate([counts[s].f1(zero_division=np.nan)[:, ti] for s in sorted(counts)])
+    want = f"F1{js_fixed(np.nanmin(f1), 2)}{js_fixed(np.nanmax(f1), 2)}"
+    wait_until(lambda: legend.text_content() == want, timeout=10, message="fitted legend")
+    # at each label's best: the slider hides, each label's threshold is shown
+    frame.get_by_role("button", name="At each label's best").click()
+    assert frame.locator(".tbm-threshold").first.is_hidden()
+    best = c.to_best_thresholds()
+    order = np.argsort(np.where(np.isnan(best.scores), np.inf, best.scores), kind="stable")
+    canvas = frame.locator(".tbm-rank canvas")
+    wait_until(lambda: "best threshold" in frame.locator("[data-view='labels'] h3").first.text_content(),
+               timeout=10, message="best mode")
+    canvas.hover(position={"x": 100, "y": 34 + 9})
+    tip = frame.locator(".tbm-tip").text_content()
+    l0 = order[0]
+    assert tip.startswith(c.label_names[l0])
+    assert f"F1 {js_fixed(best.scores[l0])} at its best t = {js_threshold(best.thresholds[l0])}" in tip
+    # ranked by average precision (threshold-free): the worst AP label first
+    frame.get_by_role("button", name="AP", exact=True).click()
+    ap = c.average_precision(average=None)
+    worst = c.label_names[np.argsort(np.where(np.isnan(ap), np.inf, ap), kind="stable")[0]]
+    chip = frame.locator(".tbm-chip").first
+    wait_until(lambda: chip.text_content().startswith(worst), timeout=10, message="AP ranking")
+    assert "Labels ranked by AP" == frame.locator("[data-view='labels'] h3").first.text_content()
+    summary_text = frame.locator("[data-summary='labels']").text_content()
+    assert f"mean AP (macro) {js_fixed(np.nanmean(ap))}" in summary_text
