@@ -522,9 +522,10 @@ export async function start(root, early) {
     get numThresholds() { return app.model ? app.model.T : 0; },
     /** Moves the confusion view's step slider to index i; returns the synchronous redraw ms
      * (null when that step still has to load). */
-    confusionStep(i) {
+    confusionStep(i, fresh) {
       const v = app.views.confusion;
       const before = Number(v.el.dataset.drawn || 0);
+      if (fresh) v.forgetDerived(i); // time the first draw of a loaded step, values included
       const t0 = performance.now();
       v.slider.value = String(i);
       v.setStepIndex(i);
@@ -532,6 +533,9 @@ export async function start(root, early) {
       return Number(v.el.dataset.drawn || 0) > before ? ms : null;
     },
     get confusionSteps() { return app.views.confusion.steps.length; },
+    /** ms of the last confusion-matrix canvas draw alone (the slider handler also updates the
+     * KPIs and the top-confusion list). */
+    get confusionDrawMs() { return app.views.confusion.lastDrawMs; },
   };
   await app.refresh(true);
   app.startPolling();

@@ -170,7 +170,8 @@ html, body { margin: 0; padding: 0; background: #f5f5f5; }
 .tbm-cm { display: grid; grid-template-columns: minmax(0, 1fr) 340px; gap: 12px; margin-bottom: 12px; align-items: start; }
 @media (max-width: 900px) { .tbm-cm { grid-template-columns: minmax(0, 1fr); } }
 .tbm-cm-box { position: relative; min-height: 120px; }
-.tbm-cm-box canvas { display: block; }
+.tbm-cm-matrix { position: absolute; image-rendering: pixelated; }
+.tbm-cm-overlay { position: relative; display: block; }
 .tbm-cm-top { list-style: none; margin: 0; padding: 0; font-size: 12px; font-variant-numeric: tabular-nums; }
 .tbm-cm-item { display: grid; grid-template-columns: minmax(0, 1fr) auto auto auto; gap: 8px; width: 100%;
   font: inherit; text-align: right; background: none; border: 0; border-bottom: 1px solid #f3f3f3; padding: 4px 2px; cursor: pointer; color: ${COLORS.text}; }

@@ -645,7 +645,7 @@ def cm_drawn(pg):
 def cm_geometry(pg, num_classes):
     """(left, top, cell) of the matrix inside the canvas, in CSS px (as the view lays it out)."""
     rect = plugin_frame(pg).evaluate("""() => {
-        const r = document.querySelector('.tbm-cm-box canvas').getBoundingClientRect();
+        const r = document.querySelector('[data-cm-overlay]').getBoundingClientRect();
         return [r.width, r.height]; }""")
     names = (min(760, rect[0] - 130) / num_classes) >= 9
     margin = 120 if names else 22
@@ -671,7 +671,7 @@ def test_confusion_view_thousand_classes(page, mc_server):
     assert first.startswith(f"{c.label_names[t]} \u2192 {c.label_names[p]}") and str(m[t, p]) in first
     # hover over the diagonal cell of class 500 (label order): its numbers, as text
     x0, y0, cell = cm_geometry(page, BIG_CLASSES)
-    canvas = frame.locator(".tbm-cm-box canvas")
+    canvas = frame.locator("[data-cm-overlay]")
     k = 500
     pos = {"x": x0 + (k + 0.5) * cell, "y": y0 + (k + 0.5) * cell}
     canvas.hover(position=pos)
@@ -679,12 +679,12 @@ def test_confusion_view_thousand_classes(page, mc_server):
     assert tip.startswith(f"true {c.label_names[k]} \u2192 predicted {c.label_names[k]} (correct)")
     assert f"step 2: {js_count(m[k, k])} samples" in tip
     assert f"of true {c.label_names[k]} ({js_count(m[k].sum())})" in tip
-    # the canvas is painted: a pixel of the matrix is not the page's background
-    assert plugin_frame(page).evaluate("""([x, y]) => {
-        const cv = document.querySelector('.tbm-cm-box canvas');
-        const dpr = window.devicePixelRatio || 1;
-        const px = cv.getContext('2d').getImageData(Math.round(x * dpr), Math.round(y * dpr), 1, 1).data;
-        return px[3] === 255; }""", [pos["x"], pos["y"]])
+    # the matrix is painted at one pixel per cell: a non-empty cell is coloured, an empty one white
+    empty = np.argwhere(m == 0)[0]
+    pixel = """([x, y]) => [...document.querySelector('[data-cm-matrix]').getContext('2d')
+        .getImageData(x, y, 1, 1).data]"""
+    assert m[k, k] > 0 and plugin_frame(page).evaluate(pixel, [k, k])[:3] != [255, 255, 255]
+    assert plugin_frame(page).evaluate(pixel, [int(empty[1]), int(empty[0])]) == [255, 255, 255, 255]
     # clicking selects the two classes: the explorer shows the true class selected
     canvas.click(position=pos)
     frame.locator("[data-tab='explorer']").click()
@@ -716,7 +716,7 @@ def test_confusion_view_diff_cluster_and_multilabel(page, mc_server):
     # hover a cell: both steps' counts
     x0, y0, cell = cm_geometry(page, len(SMALL_NAMES))
     t, p = 3, 5
-    frame.locator(".tbm-cm-box canvas").hover(position={"x": x0 + (p + 0.5) * cell,
+    frame.locator("[data-cm-overlay]").hover(position={"x": x0 + (p + 0.5) * cell,
                                                         "y": y0 + (t + 0.5) * cell})
     tip = frame.locator(".tbm-tip").text_content()
     assert f"step 2: {c2.confusion_matrix[t, p]} samples" in tip

@@ -25,6 +25,15 @@ const NUMBERS_MIN_CELL = 30; // px: numbers inside cells from this size up
 const CACHE_SIZE = 24; // steps (matrices) kept in memory
 const SEQ = makeLut(SEQUENTIAL);
 const DIV = makeLut(DIVERGING);
+// Colour of a linear position in [0, 1] quantised to 1/RES (sequential: on the square-root
+// scale; diverging: on the signed square-root scale around 0.5): no Math.sqrt per cell.
+const RES = 4096;
+const SEQ_LIN = new Uint32Array(RES + 1);
+const DIV_LIN = new Uint32Array(RES + 1);
+for (let k = 0; k <= RES; k++) {
+  SEQ_LIN[k] = SEQ[Math.round(sqrtPos(k / RES, 1) * 255)];
+  DIV_LIN[k] = DIV[Math.round(signedSqrtPos(2 * k / RES - 1, 1) * 255)];
+}
 
 /** The route's answer with its matrices as Float64Arrays (parsed once, reused by every draw). */
 function prepare(d) {
@@ -33,6 +42,21 @@ function prepare(d) {
   if (d.against && d.against.matrix) out.against = { ...d.against, matrix: Float64Array.from(d.against.matrix) };
   out.normalised = {};
   return out;
+}
+
+/** Sets text only when it differs (a same-value write still dirties the layout). */
+/** Indices of the cells that are not 0 (NaN included): what a draw has to colour. */
+function nonZero(values) {
+  let n = 0;
+  for (let i = 0; i < values.length; i++) if (values[i] !== 0) n++;
+  const out = new Int32Array(n);
+  n = 0;
+  for (let i = 0; i < values.length; i++) if (values[i] !== 0) out[n++] = i;
+  return out;
+}
+
+function setText(el, text) {
+  if (el.textContent !== text) el.textContent = text;
 }
 
 function pp(delta) {
@@ -82,8 +106,13 @@ export class ConfusionView {
     this.legendLo = h("span");
     this.legendHi = h("span");
     this.legendText = h("span", { class: "tbm-muted" });
-    this.canvas = h("canvas", { "aria-label": "Confusion matrix: rows true class, columns predicted class" });
-    this.box = h("div", { class: "tbm-cm-box" }, this.canvas);
+    // the matrix at one pixel per cell, scaled by CSS without smoothing (no per-draw scaling
+    // copy); names, numbers and the selection on a transparent overlay that takes the pointer
+    this.matrixCanvas = h("canvas", { class: "tbm-cm-matrix", dataset: { cmMatrix: "1" } });
+    this.canvas = h("canvas", { class: "tbm-cm-overlay", dataset: { cmOverlay: "1" },
+      "aria-label": "Confusion matrix: rows true class, columns predicted class" });
+    this.box = h("div", { class: "tbm-cm-box" }, this.matrixCanvas, this.canvas);
+    this.boxWidth = 0;
     this.topList = h("ol", { class: "tbm-cm-top", dataset: { topConfusions: "1" } });
     this.topTitle = h("h3", null, "Top confusions");
     this.controls = h("div", { class: "tbm-card", style: { marginBottom: "12px" } },
@@ -107,7 +136,15 @@ export class ConfusionView {
       const hit = this._hit(e);
       if (hit) this.select(hit.t, hit.p);
     });
-    this._ro = new ResizeObserver(() => this.draw());
+    this._ro = new ResizeObserver((entries) => {
+      // read here, so a draw never forces a layout to learn the width
+      const w = Math.floor(entries[entries.length - 1].contentRect.width);
+      if (w !== this.boxWidth) {
+        this.boxWidth = w;
+        this.overlayKey = null;
+        this.draw();
+      }
+    });
     this._ro.observe(this.box);
   }
 
@@ -194,6 +231,15 @@ export class ConfusionView {
     return this._load();
   }
 
+  /** Drops what was derived from step index i's matrix (benchmarks: a first draw of a step). */
+  forgetDerived(i) {
+    const d = this.cache.get(this._key(this._params(this.steps[i])));
+    if (d) {
+      d.normalised = {};
+      d.top = null;
+    }
+  }
+
   _params(step) {
     const p = { run: this.source.run, tag: this.source.tag, step };
     if (this.against.startsWith("step:")) p.against_step = this.against.slice(5);
@@ -212,7 +258,7 @@ export class ConfusionView {
   async _load() {
     if (!this.source || this.stepIndex < 0) return;
     const step = this.steps[this.stepIndex];
-    this.stepLabel.textContent = `step ${step}`;
+    setText(this.stepLabel, `step ${step}`);
     const p = this._params(step);
     const key = this._key(p);
     const hit = this.cache.get(key);
@@ -264,7 +310,7 @@ export class ConfusionView {
     this.offDiag.checked = !!st.confusionOffDiagonal;
     this.selected = st.selectedPair || null;
     const multi = d.multiclass && d.matrix;
-    this.reason.textContent = d.reason || "";
+    setText(this.reason, d.reason || "");
     this.reason.classList.toggle("tbm-hidden", !d.reason);
     this.body.classList.toggle("tbm-hidden", !multi);
     this.controls.classList.toggle("tbm-hidden", !d.multiclass);
@@ -277,7 +323,10 @@ export class ConfusionView {
 
   _classOrder(d) {
     const st = this.ctx.store.get();
-    if (st.confusionOrder !== "cluster") return identityOrder(d.C);
+    if (st.confusionOrder !== "cluster") {
+      if (!this._ident || this._ident.length !== d.C) this._ident = identityOrder(d.C);
+      return this._ident;
+    }
     const key = `${this.source.run}\u0000${this.source.tag}`;
     if (!this.order || this.orderKey !== key || this.order.length !== d.C) {
       // from the latest step seen (kept while sliding, so cells stay in place)
@@ -294,19 +343,30 @@ export class ConfusionView {
     const off = !!st.confusionOffDiagonal;
     const key = `${mode}/${off}`;
     if (d.normalised[key]) return d.normalised[key];
-    let values = normalise(d.matrix, d.C, mode);
+    // counts without a difference: the parsed matrix itself (read only), no 8 MB copy at C = 1,000
+    let values = mode === "counts" && !(d.against && d.against.matrix) ? d.matrix : normalise(d.matrix, d.C, mode);
     let diverging = false;
     if (d.against && d.against.matrix) {
       values = diff(values, normalise(d.against.matrix, d.C, mode));
       diverging = true;
     }
-    const out = { values, diverging, max: maxAbs(values, d.C, off), mode, off };
+    const out = { values, diverging, max: maxAbs(values, d.C, off), mode, off, nz: nonZero(values) };
     d.normalised = { [key]: out }; // one option set at a time: bounded memory at 1,000 classes
     return out;
   }
 
+  /** Inverse of `order`: display position of each class (cached per order array). */
+  _positions(order) {
+    if (this._posFor !== order) {
+      this._pos = new Int32Array(order.length);
+      for (let i = 0; i < order.length; i++) this._pos[order[i]] = i;
+      this._posFor = order;
+    }
+    return this._pos;
+  }
+
   _layout(C) {
-    const width = Math.max(240, this.box.clientWidth - 4);
+    const width = Math.max(240, this.boxWidth - 4);
     const names = Math.min(MAX_SIDE, width - 130) / C >= NAMES_MIN_CELL;
     const margin = names ? 120 : 22;
     const side = Math.max(100, Math.min(MAX_SIDE, width - margin - 4, C * MAX_CELL));
@@ -316,48 +376,66 @@ export class ConfusionView {
 
   draw() {
     const d = this.d;
-    if (!d || !d.matrix || !this.box.isConnected || this.box.offsetParent === null) return;
+    if (!d || !d.matrix || !this.boxWidth) return; // hidden (width 0): drawn when shown
     const t0 = performance.now();
     const C = d.C;
     const lay = this._layout(C);
     const order = this._classOrder(d);
     const v = this._values(d);
     // 1. one pixel per cell
-    if (!this.off || this.off.width !== C) {
-      this.off = document.createElement("canvas");
-      this.off.width = C;
-      this.off.height = C;
-      this.offImage = this.off.getContext("2d").createImageData(C, C);
+    const mc = this.matrixCanvas;
+    if (!this.offImage || mc.width !== C || mc.height !== C) {
+      mc.width = C;
+      mc.height = C;
+      this.offImage = mc.getContext("2d").createImageData(C, C);
       this.offPixels = new Uint32Array(this.offImage.data.buffer);
     }
     const px = this.offPixels;
     const vals = v.values;
-    const lut = v.diverging ? DIV : SEQ;
     const max = v.max;
-    const inv = max > 0 ? 1 / max : 0;
-    for (let i = 0; i < C; i++) {
-      const r = order[i];
-      const ro = r * C;
-      const po = i * C;
-      for (let j = 0; j < C; j++) {
-        const c = order[j];
-        const x = vals[ro + c];
-        if (x !== x || (v.off && r === c)) {
-          px[po + j] = MISSING;
-          continue;
-        }
-        let pos;
-        if (v.diverging) {
-          const y = Math.max(-1, Math.min(1, x * inv));
-          pos = 0.5 + 0.5 * (y < 0 ? -Math.sqrt(-y) : Math.sqrt(y));
-        } else {
-          pos = Math.sqrt(Math.max(0, Math.min(1, x * inv)));
-        }
-        px[po + j] = lut[(pos * 255 + 0.5) | 0];
+    // linear position k in 0..RES of each value, then one table lookup for the colour
+    const lin = v.diverging ? DIV_LIN : SEQ_LIN;
+    const scale = max > 0 ? (v.diverging ? RES / (2 * max) : RES / max) : 0;
+    const shift = v.diverging ? RES / 2 : 0;
+    const zero = lin[(shift + 0.5) | 0];
+    // zero cells (most of a large matrix) in one fill, then only the non-zero ones
+    px.fill(zero);
+    const at = this._positions(order);
+    const nz = v.nz;
+    for (let q = 0; q < nz.length; q++) {
+      const idx = nz[q];
+      const r = (idx / C) | 0;
+      const x = vals[idx];
+      const o = at[r] * C + at[idx - r * C];
+      if (x !== x) {
+        px[o] = MISSING;
+        continue;
       }
+      let k = x * scale + shift + 0.5;
+      k = k < 0 ? 0 : k > RES ? RES : k;
+      px[o] = lin[k | 0];
     }
-    this.off.getContext("2d").putImageData(this.offImage, 0, 0);
-    // 2. scaled onto the visible canvas
+    if (v.off) for (let i = 0; i < C; i++) px[i * C + i] = MISSING; // i == j after reordering too
+    mc.getContext("2d").putImageData(this.offImage, 0, 0);
+    const place = `${lay.x0}/${lay.y0}/${lay.side}`;
+    if (this.placed !== place) {
+      this.placed = place;
+      Object.assign(mc.style, { left: `${lay.x0}px`, top: `${lay.y0}px`, width: `${lay.side}px`, height: `${lay.side}px` });
+    }
+    // 2. the overlay, redrawn only when what it shows changed
+    const numbers = lay.cell >= NUMBERS_MIN_CELL;
+    const sel = this.selected ? this.selected.join(",") : "";
+    const okey = numbers ? null : `${place}/${lay.width}/${C}/${lay.names}/${order === this.order}/${sel}`;
+    if (okey === null || okey !== this.overlayKey) {
+      this._overlay(lay, d, order, v, numbers);
+      this.overlayKey = okey;
+    }
+    this._legend(v);
+    this.lastDrawMs = performance.now() - t0;
+    this.el.dataset.drawn = String(Number(this.el.dataset.drawn || 0) + 1);
+  }
+
+  _overlay(lay, d, order, v, numbers) {
     const dpr = window.devicePixelRatio || 1;
     const c = this.canvas;
     if (c.width !== Math.round(lay.width * dpr) || c.height !== Math.round(lay.height * dpr)) {
@@ -365,12 +443,11 @@ export class ConfusionView {
       c.height = Math.round(lay.height * dpr);
       c.style.width = `${lay.width}px`;
       c.style.height = `${lay.height}px`;
+      this.box.style.height = `${lay.height}px`;
     }
     const g = c.getContext("2d");
     g.setTransform(dpr, 0, 0, dpr, 0, 0);
     g.clearRect(0, 0, lay.width, lay.height);
-    g.imageSmoothingEnabled = false;
-    g.drawImage(this.off, lay.x0, lay.y0, lay.side, lay.side);
     g.strokeStyle = COLORS.border;
     g.strokeRect(lay.x0 - 0.5, lay.y0 - 0.5, lay.side + 1, lay.side + 1);
     g.font = FONT;
@@ -386,11 +463,8 @@ export class ConfusionView {
       g.fillText("true \u2192", 0, 0);
       g.restore();
     }
-    if (lay.cell >= NUMBERS_MIN_CELL) this._numbers(g, lay, d, order, v);
+    if (numbers) this._numbers(g, lay, d, order, v);
     this._selection(g, lay, order);
-    this._legend(v);
-    this.lastDrawMs = performance.now() - t0;
-    this.el.dataset.drawn = String(Number(this.el.dataset.drawn || 0) + 1);
   }
 
   _names(g, lay, d, order) {
@@ -457,18 +531,21 @@ export class ConfusionView {
 
   _legend(v) {
     const stops = v.diverging ? DIVERGING : SEQUENTIAL;
-    drawLegend(this.legendCanvas, (t) => lutCss(stops, t));
+    if (this.legendStops !== stops) {
+      drawLegend(this.legendCanvas, (t) => lutCss(stops, t));
+      this.legendStops = stops;
+    }
     const fmt = (x) => (v.mode === "counts" ? fmtCount(x) : fmtMetric(x, 2));
     const what = v.mode === "counts" ? "samples" : v.mode === "recall" ? "share of the true class" : "share of the predictions";
     if (v.diverging) {
-      this.legendLo.textContent = `\u2212${fmt(v.max)}`;
-      this.legendHi.textContent = `+${fmt(v.max)}`;
-      this.legendText.textContent = `difference in ${what} (this step minus the other; colour \u221d \u221a|difference|)` +
-        (v.off ? "; diagonal grey" : "");
+      setText(this.legendLo, `\u2212${fmt(v.max)}`);
+      setText(this.legendHi, `+${fmt(v.max)}`);
+      setText(this.legendText, `difference in ${what} (this step minus the other; colour \u221d \u221a|difference|)` +
+        (v.off ? "; diagonal grey" : ""));
     } else {
-      this.legendLo.textContent = "0";
-      this.legendHi.textContent = fmt(v.max);
-      this.legendText.textContent = `${what} (colour \u221d \u221avalue)` + (v.off ? "; diagonal grey, scale fitted to the mistakes" : "");
+      setText(this.legendLo, "0");
+      setText(this.legendHi, fmt(v.max));
+      setText(this.legendText, `${what} (colour \u221d \u221avalue)` + (v.off ? "; diagonal grey, scale fitted to the mistakes" : ""));
     }
   }
 
@@ -477,28 +554,36 @@ export class ConfusionView {
   _summary() {
     const d = this.d;
     const a = d.against;
-    const kpi = (key, label, value, sub, title) => h("div", { class: "tbm-card tbm-kpi", dataset: { kpi: key }, title: title || null },
-      h("div", { class: "k" }, label), h("div", { class: "v" }, value), h("div", { class: "s" }, sub || ""));
-    const items = [
-      kpi("categorical_accuracy", "Keras `accuracy` (argmax)", fmtMetric(d.categorical_accuracy),
-        a ? `vs ${this._againstName()}: ${fmtMetric(a.categorical_accuracy)} (${pp(d.categorical_accuracy - a.categorical_accuracy)})`
-          : "share of samples whose top score is the true class = trace / n",
-        "What Keras logs as `accuracy` for a softmax output (SparseCategoricalAccuracy / CategoricalAccuracy): the top-scoring class is the true class. Ties take the first class."),
-    ];
-    (d.top_k_accuracy || []).forEach((v, i) => {
-      if (i === 0) return; // top-1 is the accuracy above
-      const before = a && a.top_k_accuracy ? a.top_k_accuracy[i] : null;
-      items.push(kpi(`top_${i + 1}`, `Top-${i + 1} accuracy`, fmtMetric(v),
-        before !== null ? `vs ${fmtMetric(before)} (${pp(v - before)})` : `true class among the ${i + 1} top scores`));
-    });
-    items.push(kpi("samples", d.sample_weighted ? "Samples (weighted)" : "Samples", fmtCount(d.n),
-      `${fmtCount(d.C)} classes \u00b7 step ${d.step}`));
-    if (!d.multiclass) {
-      this.kpis.replaceChildren(items[0],
-        kpi("samples", "Samples", fmtCount(d.n), `${fmtCount(d.C)} labels \u00b7 step ${d.step}`));
-      return;
+    const items = [["categorical_accuracy", "Keras `accuracy` (argmax)", fmtMetric(d.categorical_accuracy),
+      a ? `vs ${this._againstName()}: ${fmtMetric(a.categorical_accuracy)} (${pp(d.categorical_accuracy - a.categorical_accuracy)})`
+        : "share of samples whose top score is the true class = trace / n",
+      "What Keras logs as `accuracy` for an output with more than one column (SparseCategoricalAccuracy / CategoricalAccuracy): the top-scoring class is the true class; ties take the first class."]];
+    if (d.multiclass) {
+      (d.top_k_accuracy || []).forEach((v, i) => {
+        if (i === 0) return; // top-1 is the accuracy above
+        const before = a && a.top_k_accuracy ? a.top_k_accuracy[i] : null;
+        items.push([`top_${i + 1}`, `Top-${i + 1} accuracy`, fmtMetric(v),
+          before !== null ? `vs ${fmtMetric(before)} (${pp(v - before)})` : `true class among the ${i + 1} top scores`, null]);
+      });
     }
-    this.kpis.replaceChildren(...items);
+    items.push(["samples", d.sample_weighted ? "Samples (weighted)" : "Samples", fmtCount(d.n),
+      `${fmtCount(d.C)} ${d.multiclass ? "classes" : "labels"} \u00b7 step ${d.step}`, null]);
+    const sig = items.map((it) => it[0] + it[1]).join("|");
+    if (sig !== this.kpiSig) {
+      this.kpiSig = sig;
+      this.kpiEls = items.map(([key, label, , , title]) => {
+        const v = h("div", { class: "v" });
+        const sub = h("div", { class: "s" });
+        const el = h("div", { class: "tbm-card tbm-kpi", dataset: { kpi: key }, title: title || null },
+          h("div", { class: "k" }, label), v, sub);
+        return { el, v, sub };
+      });
+      this.kpis.replaceChildren(...this.kpiEls.map((k) => k.el));
+    }
+    items.forEach((it, i) => {
+      setText(this.kpiEls[i].v, it[2]);
+      setText(this.kpiEls[i].sub, it[3] || "");
+    });
   }
 
   _againstName() {
@@ -510,7 +595,8 @@ export class ConfusionView {
   _top() {
     const d = this.d;
     if (!d || !d.matrix) return;
-    const top = topConfusions(d.matrix, d.C, 15, d.against ? d.against.matrix : null);
+    if (!d.top) d.top = topConfusions(d.matrix, d.C, 15, d.against ? d.against.matrix : null);
+    const top = d.top;
     this.topTitle.textContent = d.against ? `Top confusions at step ${d.step} (change vs ${this._againstName()})` : `Top confusions at step ${d.step}`;
     const sel = this.selected;
     this.topList.replaceChildren(...top.map((it) => h("li", null, h("button", {

@@ -155,10 +155,22 @@ export function topConfusions(matrix, C, k = 10, against = null) {
 /** Largest finite |value| of `values` (optionally leaving the diagonal of a C x C out); 0 if none. */
 export function maxAbs(values, C = 0, offDiagonal = false) {
   let m = 0;
-  for (let i = 0; i < values.length; i++) {
-    if (offDiagonal && C && Math.floor(i / C) === i % C) continue;
-    const v = Math.abs(values[i]);
+  const n = values.length;
+  for (let i = 0; i < n; i++) {
+    const x = values[i];
+    const v = x < 0 ? -x : x;
     if (v > m && v !== Infinity) m = v;
+  }
+  if (!offDiagonal || !C) return m;
+  m = 0;
+  for (let r = 0; r < C; r++) {
+    const o = r * C;
+    for (let c = 0; c < C; c++) {
+      if (c === r) continue;
+      const x = values[o + c];
+      const v = x < 0 ? -x : x;
+      if (v > m && v !== Infinity) m = v;
+    }
   }
   return m;
 }
