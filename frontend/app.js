@@ -95,9 +95,9 @@ class App {
   _build() {
     const st = this.store.get();
     this.runSel = h("select", { "aria-label": "Run", dataset: { picker: "run" },
-      onchange: () => this.store.set({ run: this.runSel.value, step: null }) });
+      onchange: () => this.store.set({ run: this.runSel.value, step: null, selectedPair: null }) });
     this.tagSel = h("select", { "aria-label": "Tag", dataset: { picker: "tag" },
-      onchange: () => this.store.set({ tag: this.tagSel.value, step: null, selectedLabel: null }) });
+      onchange: () => this.store.set({ tag: this.tagSel.value, step: null, selectedLabel: null, selectedPair: null }) });
     this.stepSel = h("select", { "aria-label": "Step", dataset: { picker: "step" },
       onchange: () => this.store.set({ step: this.stepSel.value === "" ? null : Number(this.stepSel.value) }) });
     this.liveEl = h("span", { class: "tbm-live", title: "New steps appear while training runs" },

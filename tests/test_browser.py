@@ -582,10 +582,7 @@ def make_screenshots(out_dir):
     print("wrote", ", ".join(sorted(os.listdir(out_dir))))
 
 
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description="Screenshots of the dashboard for the README.")
-    parser.add_argument("--screenshots", default=os.path.join(ROOT, "docs", "screenshots"))
-    make_screenshots(parser.parse_args().screenshots)
+
 
 
 # ---------------------------------------------------------------------------------------------
@@ -813,3 +810,62 @@ def test_labels_view_ap_best_thresholds_and_fitted_scale(page, data_and_servers)
     assert "Labels ranked by AP" == frame.locator("[data-view='labels'] h3").first.text_content()
     summary_text = frame.locator("[data-summary='labels']").text_content()
     assert f"mean AP (macro) {js_fixed(np.nanmean(ap))}" in summary_text
+
+
+def make_confusion_screenshots(out_dir):
+    """confusion.png (12 classes, clustered, a cell hovered) and confusion_1000.png."""
+    from playwright.sync_api import sync_playwright
+
+    from demo import fixtures
+
+    os.makedirs(out_dir, exist_ok=True)
+    logdir = tempfile.mkdtemp(prefix="tbm-shots-cm-")
+    try:
+        fixtures.write_multiclass_runs(logdir, runs=("softmax/train", "softmax/validation"),
+                                       num_classes=len(SMALL_NAMES), steps=6, n=1500,
+                                       class_names=SMALL_NAMES)
+        fixtures.write_multiclass_runs(logdir, runs=("imagenet_like/validation",),
+                                       num_classes=BIG_CLASSES, steps=3, n=20000, thresholds=11)
+        summary.close_all()
+        with TensorBoardServer(logdir, *TB_FLAGS) as server, sync_playwright() as p:
+            wait_until(lambda: len(server.get_json("/data/plugin/tb_metrics/tags")) == 3, timeout=60)
+            b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            ctx = b.new_context(viewport={"width": 1400, "height": 1180}, device_scale_factor=1)
+            ctx.add_init_script("try { localStorage.setItem('tbm.pollMs', 'off'); } catch (e) {}")
+            pg = ctx.new_page()
+            frame = open_confusion(pg, server, "softmax/validation")
+            wait_until(lambda: cm_drawn(pg) > 0, timeout=30)
+            frame.get_by_role("button", name="Clustered").click()
+            frame.locator("[data-confusion-step]").fill("3")
+            time.sleep(1.0)
+            x0, y0, cell = cm_geometry(pg, len(SMALL_NAMES))
+            frame.locator("[data-top-confusions] button").first.click()
+            pair = [int(v) for v in frame.locator("[data-top-confusions] button").first
+                    .get_attribute("data-pair").split(",")]
+            frame.locator("[data-cm-overlay]").hover(position={"x": x0 + 2.5 * cell,
+                                                                 "y": y0 + 3.5 * cell})
+            pg.screenshot(path=os.path.join(out_dir, "confusion.png"))
+            frame.locator("[data-picker='run']").select_option("imagenet_like/validation")
+            frame.locator("[data-tab='confusion']").click()
+            time.sleep(2.0)
+            frame.get_by_role("button", name="Rows (recall)").click()
+            frame.locator("[data-offdiag]").check()
+            time.sleep(0.5)
+            pg.mouse.move(0, 0)
+            pg.screenshot(path=os.path.join(out_dir, "confusion_1000.png"))
+            b.close()
+            assert pair
+    finally:
+        summary.close_all()
+        shutil.rmtree(logdir, ignore_errors=True)
+    print("wrote confusion.png, confusion_1000.png")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description="Screenshots of the dashboard for the README.")
+    parser.add_argument("--screenshots", default=os.path.join(ROOT, "docs", "screenshots"))
+    parser.add_argument("--only", choices=["all", "confusion"], default="all")
+    out = parser.parse_args()
+    if out.only == "all":
+        make_screenshots(out.screenshots)
+    make_confusion_screenshots(out.screenshots)

@@ -202,7 +202,9 @@ export class ConfusionView {
     this.slider.max = String(Math.max(0, this.steps.length - 1));
     this.slider.disabled = this.steps.length < 2;
     const keep = this.steps.indexOf(cur);
-    this.stepIndex = this.follow || keep < 0 ? this.steps.length - 1 : keep;
+    const picked = !same && state.step !== null ? this.steps.indexOf(state.step) : -1;
+    if (picked >= 0) this.follow = picked === this.steps.length - 1; // the toolbar's step
+    this.stepIndex = picked >= 0 ? picked : this.follow || keep < 0 ? this.steps.length - 1 : keep;
     this.slider.value = String(this.stepIndex);
     this._syncAgainstOptions(state, tags);
     await this._load();
