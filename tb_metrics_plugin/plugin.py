@@ -542,7 +542,10 @@ class MetricsPlugin(base_plugin.TBPlugin):
     def _all_steps_downsample(self, s):
         """How many steps one read may ask for: every kept step, unless their tensors would
         pass the data provider's message limit (gRPC's 256 MiB for the Rust data server)."""
-        values = metadata.tensor_length(len(s.meta["label_names"]), len(s.meta["thresholds"]))
+        meta = s.meta  # a C x C confusion matrix can be most of a multi-class step's tensor
+        values = metadata.tensor_length(
+            len(meta["label_names"]), len(meta["thresholds"]), meta.get("version", 1),
+            meta.get("num_top_k", 0), meta.get("confusion_matrix", False))
         return max(1, min(self._downsample, READ_BUDGET_BYTES // (8 * values)))
 
     def _read_all(self, ctx, experiment, s, warnings):

@@ -39,10 +39,11 @@ SERIES_EXTRA_KEYS = (
 )
 
 NO_MATRIX_REASON = (
-    "This tag holds multi-label counts, which have no single predicted class per sample, so "
-    "there is no confusion matrix. For single-label multi-class data, pass integer class ids "
-    "[N] with scores [N, C] to tbm.confusion_counts / tbm.ThresholdCounts (or one-hot labels "
-    "with multiclass=True); the matrix at argmax is then stored with the counts.")
+    "This tag holds no confusion matrix: its counts are multi-label (several labels per sample, "
+    "no single predicted class) or their writer did not keep one. For single-label multi-class "
+    "data, pass integer class ids [N] with scores [N, C] (or one-hot labels with "
+    "multiclass=True) to tbm.confusion_counts or a metric that keeps the matrix; the C x C "
+    "matrix at argmax is then stored with the counts.")
 
 
 def confusion_part(counts, step, wall_time):

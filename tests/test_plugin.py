@@ -135,6 +135,7 @@ class Board:
     """A multiplexer, its data provider (spied), the plugin and a WSGI test client."""
 
     def __init__(self, logdir, hints=None, path_prefix=""):
+        self.logdir = logdir
         hints = dict(hints or {})
         guidance = dict(data_ingester.DEFAULT_TENSOR_SIZE_GUIDANCE, **hints)
         self.mux = plugin_event_multiplexer.EventMultiplexer(
@@ -334,8 +335,10 @@ def test_sampling_hints(logdir, hint, expected_downsample, kept):
 
 
 def test_reads_of_every_step_stay_within_the_message_budget(logdir, monkeypatch):
-    # Each step of the 4-label x 11-threshold tags has 2*4*11 + 2*4 + 11 + 1 = 108 values.
-    monkeypatch.setattr(plugin, "READ_BUDGET_BYTES", 8 * 108 * 5)
+    # Each step of the 4-label x 11-threshold tags has 2*4*11 + 2*4 + 11 + 1 = 108 values, plus
+    # 3*4 + 3 = 15 per-step sums in format version 2.
+    assert metadata.tensor_length(4, 11) == 123
+    monkeypatch.setattr(plugin, "READ_BUDGET_BYTES", 8 * 123 * 5)
     b = Board(logdir[0], hints={"tb_metrics": 0})
     heat = _impl(b, "heatmap", run="exp/train", tag=TAG, threshold=0.5)
     assert len(heat["steps"]) == 5 and heat["steps"][-1] == NUM_STEPS - 1
@@ -724,3 +727,17 @@ def test_fuzz_confusion_and_heatmap_no_5xx(mc_board):
         assert resp.status_code in (200, 400, 404), (query, body[:200])
         assert json.loads(body) is not None
     assert {200, 400, 404} <= seen
+
+
+
+def test_read_budget_counts_the_confusion_matrix(mc_board, monkeypatch):
+    """A multi-class step's tensor holds its C x C matrix: reads of every step are sized by it."""
+    b, written, _ = mc_board
+    c = written["mc/validation"][0]
+    values = metadata.tensor_length(MC_CLASSES, 11, 2, c.top_k_hits.size, True)
+    assert values > MC_CLASSES ** 2 and values == metadata.counts_to_tensor(c).size
+    monkeypatch.setattr(plugin, "READ_BUDGET_BYTES", 8 * values * 2)
+    fresh = Board(b.logdir, hints={"tb_metrics": 0})
+    heat = _impl(fresh, "heatmap", run="mc/validation", tag=TAG, value="roc_auc")
+    assert len(heat["steps"]) == 2 and heat["steps"][-1] == 2
+    assert any("2 evenly sampled steps" in w for w in heat["warnings"])
