@@ -299,9 +299,25 @@ export class ConfusionView {
       if (this.cache.has(key)) continue;
       try {
         const d = await this.api.get("confusion", p, `confusion-prefetch-${j - this.stepIndex}`);
-        if (d) this._remember(key, prepare(d));
+        if (d) {
+          const prepared = prepare(d);
+          this._remember(key, prepared);
+          this._idle(() => this._derive(prepared)); // ready before the slider gets there
+        }
       } catch (e) { /* shown when that step is chosen */ }
     }
+  }
+
+  /** What a draw of `d` needs under the current options (normalised values, top confusions). */
+  _derive(d) {
+    if (!d.matrix) return;
+    this._values(d);
+    if (!d.top) d.top = topConfusions(d.matrix, d.C, 15, d.against ? d.against.matrix : null);
+  }
+
+  _idle(fn) {
+    if (typeof requestIdleCallback === "function") requestIdleCallback(fn, { timeout: 500 });
+    else setTimeout(fn, 0);
   }
 
   _show(d) {
