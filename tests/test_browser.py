@@ -869,3 +869,40 @@ if __name__ == "__main__":
     if out.only == "all":
         make_screenshots(out.screenshots)
     make_confusion_screenshots(out.screenshots)
+
+
+def test_heatmap_reloads_only_when_its_run_advances(page, data_and_servers):
+    """Issue 9: a new step of another run does not re-download the selected run's heatmap."""
+    d = data_and_servers
+
+    def fetched(route):  # resource timing sees every fetch of the plugin frame
+        return plugin_frame(page).evaluate(
+            "(r) => performance.getEntriesByType('resource')"
+            ".filter((e) => e.name.includes('/tb_metrics/' + r)).length", route)
+
+    frame = open_dashboard(page, d["server"])
+    plugin_frame(page).evaluate("performance.setResourceTimingBufferSize(100000)")
+    frame.locator("[data-tab='labels']").click()
+    wait_until(lambda: fetched("heatmap?") >= 1, timeout=20, message="heatmap loaded")
+    time.sleep(1.0)
+    before = fetched("heatmap?")
+    names = d["data"]["exp/validation"][0].label_names
+    other = "exp/train"
+    step = max(d["data"][other]) + 1
+    c = synth_counts(77, 12, step, step + 1, thresholds=21, names=names)
+    summary.write_counts(os.path.join(d["logdir"], other), TAG, c, step, wall_time=1.7e9 + 5000)
+    d["data"][other][step] = c
+    server = d["server"]
+    wait_until(lambda: server.get_json("/data/plugin/tb_metrics/tags")[other][TAG]["max_step"] == step,
+               timeout=30, message="new step of the other run listed")
+    polls = fetched("tags")
+    wait_until(lambda: fetched("tags") >= polls + 3, timeout=20, message="the page polled")
+    assert fetched("heatmap?") == before
+    # a new step of the selected run does reload it
+    run = "exp/validation"
+    step = max(d["data"][run]) + 1
+    c = synth_counts(78, 12, step, step + 1, thresholds=21, names=names)
+    summary.write_counts(os.path.join(d["logdir"], run), TAG, c, step, wall_time=1.7e9 + 6000)
+    d["data"][run][step] = c
+    wait_until(lambda: fetched("heatmap?") > before, timeout=30, message="heatmap reloaded")
+    wait_step(frame, step, timeout=30000)
