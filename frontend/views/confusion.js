@@ -11,7 +11,7 @@ import { COLORS } from "../style.js";
 import { showTip } from "./chart.js";
 import { fmtMetric, fmtCount, fmtPct } from "../format.js";
 import {
-  normalise, diff, clusterOrder, identityOrder, topConfusions, maxAbs, sums,
+  clusterOrder, identityOrder, topConfusions, sums, sparseValues, densify, nonZeroCells,
 } from "./matrix.js";
 import {
   makeLut, sqrtPos, signedSqrtPos, SEQUENTIAL, DIVERGING, MISSING, drawLegend, lutCss,
@@ -45,16 +45,6 @@ function prepare(d) {
 }
 
 /** Sets text only when it differs (a same-value write still dirties the layout). */
-/** Indices of the cells that are not 0 (NaN included): what a draw has to colour. */
-function nonZero(values) {
-  let n = 0;
-  for (let i = 0; i < values.length; i++) if (values[i] !== 0) n++;
-  const out = new Int32Array(n);
-  n = 0;
-  for (let i = 0; i < values.length; i++) if (values[i] !== 0) out[n++] = i;
-  return out;
-}
-
 function setText(el, text) {
   if (el.textContent !== text) el.textContent = text;
 }
@@ -239,6 +229,8 @@ export class ConfusionView {
     if (d) {
       d.normalised = {};
       d.top = null;
+      d.nz = null;
+      if (d.against) d.against.nz = null;
     }
   }
 
@@ -312,7 +304,7 @@ export class ConfusionView {
   _derive(d) {
     if (!d.matrix) return;
     this._values(d);
-    if (!d.top) d.top = topConfusions(d.matrix, d.C, 15, d.against ? d.against.matrix : null);
+    if (!d.top) d.top = topConfusions(d.matrix, d.C, 15, d.against ? d.against.matrix : null, d.nz);
   }
 
   _idle(fn) {
@@ -361,14 +353,21 @@ export class ConfusionView {
     const off = !!st.confusionOffDiagonal;
     const key = `${mode}/${off}`;
     if (d.normalised[key]) return d.normalised[key];
-    // counts without a difference: the parsed matrix itself (read only), no 8 MB copy at C = 1,000
-    let values = mode === "counts" && !(d.against && d.against.matrix) ? d.matrix : normalise(d.matrix, d.C, mode);
-    let diverging = false;
-    if (d.against && d.against.matrix) {
-      values = diff(values, normalise(d.against.matrix, d.C, mode));
-      diverging = true;
+    const C = d.C;
+    const b = d.against && d.against.matrix ? d.against : null;
+    if (!d.nz) d.nz = nonZeroCells(d.matrix);
+    if (b && !b.nz) b.nz = nonZeroCells(b.matrix);
+    // O(non-zero cells): a 1,000-class matrix is mostly zeros
+    const sp = sparseValues(d.matrix, C, mode, b ? b.matrix : null, d.nz, b ? b.nz : null);
+    let max = 0;
+    for (let q = 0; q < sp.nz.length; q++) {
+      const x = sp.values[q];
+      const a = x < 0 ? -x : x;
+      if (!(a > max) || a === Infinity) continue;
+      if (off && ((sp.nz[q] / C) | 0) === sp.nz[q] % C) continue;
+      max = a;
     }
-    const out = { values, diverging, max: maxAbs(values, d.C, off), mode, off, nz: nonZero(values) };
+    const out = { ...sp, diverging: !!b, max, mode, off };
     d.normalised = { [key]: out }; // one option set at a time: bounded memory at 1,000 classes
     return out;
   }
@@ -416,14 +415,19 @@ export class ConfusionView {
     const scale = max > 0 ? (v.diverging ? RES / (2 * max) : RES / max) : 0;
     const shift = v.diverging ? RES / 2 : 0;
     const zero = lin[(shift + 0.5) | 0];
-    // zero cells (most of a large matrix) in one fill, then only the non-zero ones
+    // zero cells (most of a large matrix) in one fill, rows / columns without samples grey,
+    // then only the non-zero cells
     px.fill(zero);
     const at = this._positions(order);
+    for (let r = 0; r < C; r++) {
+      if (v.missingRows[r]) px.fill(MISSING, at[r] * C, at[r] * C + C);
+      if (v.missingCols[r]) for (let i = 0; i < C; i++) px[i * C + at[r]] = MISSING;
+    }
     const nz = v.nz;
     for (let q = 0; q < nz.length; q++) {
       const idx = nz[q];
       const r = (idx / C) | 0;
-      const x = vals[idx];
+      const x = vals[q];
       const o = at[r] * C + at[idx - r * C];
       if (x !== x) {
         px[o] = MISSING;
@@ -512,10 +516,11 @@ export class ConfusionView {
   }
 
   _numbers(g, lay, d, order, v) {
+    if (!v.dense) v.dense = densify(v, d.C); // only for matrices small enough to print numbers
     g.textAlign = "center";
     for (let i = 0; i < d.C; i++) {
       for (let j = 0; j < d.C; j++) {
-        const x = v.values[order[i] * d.C + order[j]];
+        const x = v.dense[order[i] * d.C + order[j]];
         if (x !== x || (v.off && order[i] === order[j])) continue;
         const pos = v.diverging ? Math.abs(signedSqrtPos(x, v.max) - 0.5) * 2 : sqrtPos(x, v.max);
         g.fillStyle = pos > 0.6 ? "#fff" : COLORS.text;
@@ -613,7 +618,8 @@ export class ConfusionView {
   _top() {
     const d = this.d;
     if (!d || !d.matrix) return;
-    if (!d.top) d.top = topConfusions(d.matrix, d.C, 15, d.against ? d.against.matrix : null);
+    if (!d.nz) d.nz = nonZeroCells(d.matrix);
+    if (!d.top) d.top = topConfusions(d.matrix, d.C, 15, d.against ? d.against.matrix : null, d.nz);
     const top = d.top;
     this.topTitle.textContent = d.against ? `Top confusions at step ${d.step} (change vs ${this._againstName()})` : `Top confusions at step ${d.step}`;
     const sel = this.selected;

@@ -129,17 +129,21 @@ export function identityOrder(C) {
  * The k largest off-diagonal cells: [{trueClass, predicted, count, share}] where share is the
  * count over the true class's samples (its row sum), largest count first (ties: lower true
  * class, then lower predicted class). Cells of 0 are left out. With `against` (another matrix
- * of the same size) each item also has `before` (its count there) and `delta`.
+ * of the same size) each item also has `before` (its count there) and `delta`. `nz`: the
+ * matrix's non-zero cells (`nonZeroCells`) when already known: O(non-zero cells) then.
  */
-export function topConfusions(matrix, C, k = 10, against = null) {
-  const { rows } = sums(matrix, C);
+export function topConfusions(matrix, C, k = 10, against = null, nz = null) {
+  const cells = nz || nonZeroCells(matrix);
+  const rows = new Float64Array(C);
+  for (let q = 0; q < cells.length; q++) rows[(cells[q] / C) | 0] += matrix[cells[q]];
   const items = [];
-  for (let r = 0; r < C; r++) {
-    for (let c = 0; c < C; c++) {
-      const v = matrix[r * C + c];
-      if (r === c || !(v > 0)) continue;
-      items.push({ trueClass: r, predicted: c, count: v, share: rows[r] > 0 ? v / rows[r] : NaN });
-    }
+  for (let q = 0; q < cells.length; q++) {
+    const idx = cells[q];
+    const r = (idx / C) | 0;
+    const c = idx - r * C;
+    const v = matrix[idx];
+    if (r === c || !(v > 0)) continue;
+    items.push({ trueClass: r, predicted: c, count: v, share: rows[r] > 0 ? v / rows[r] : NaN });
   }
   items.sort((a, b) => b.count - a.count || a.trueClass - b.trueClass || a.predicted - b.predicted);
   const top = items.slice(0, k);
@@ -173,4 +177,98 @@ export function maxAbs(values, C = 0, offDiagonal = false) {
     }
   }
   return m;
+}
+
+/** Sorted indices of the non-zero cells of a flat matrix (NaN counts as non-zero). */
+export function nonZeroCells(values) {
+  let n = 0;
+  for (let i = 0; i < values.length; i++) if (values[i] !== 0) n++;
+  const out = new Int32Array(n);
+  n = 0;
+  for (let i = 0; i < values.length; i++) if (values[i] !== 0) out[n++] = i;
+  return out;
+}
+
+function union(a, b) {
+  const out = new Int32Array(a.length + b.length);
+  let i = 0;
+  let j = 0;
+  let n = 0;
+  while (i < a.length || j < b.length) {
+    const x = i < a.length ? a[i] : Infinity;
+    const y = j < b.length ? b[j] : Infinity;
+    if (x <= y) { out[n++] = x; i++; if (x === y) j++; } else { out[n++] = y; j++; }
+  }
+  return out.subarray(0, n);
+}
+
+function sparseSums(matrix, nz, C) {
+  const rows = new Float64Array(C);
+  const cols = new Float64Array(C);
+  for (let q = 0; q < nz.length; q++) {
+    const idx = nz[q];
+    const r = (idx / C) | 0;
+    rows[r] += matrix[idx];
+    cols[idx - r * C] += matrix[idx];
+  }
+  return { rows, cols };
+}
+
+/**
+ * The same numbers as `normalise` (and `diff` against `against`), computed in O(non-zero cells
+ * + C) instead of O(C^2): {nz, values, missingRows, missingCols}. `nz` lists the cells that are
+ * non-zero in either matrix, `values[q]` is cell nz[q]'s value; every other cell is 0, except
+ * the rows (recall) or columns (precision) whose sum is 0 in either matrix, which are NaN
+ * entirely (`missingRows` / `missingCols`: Uint8Array(C) flags). `nzA` / `nzB`: the matrices'
+ * own non-zero cells when already known.
+ */
+export function sparseValues(matrix, C, mode = "counts", against = null, nzA = null, nzB = null) {
+  if (!NORMALISE.includes(mode)) {
+    throw new Error(`Expected normalise mode in ${NORMALISE.join(", ")}; received ${mode}.`);
+  }
+  const a = nzA || nonZeroCells(matrix);
+  const b = against ? nzB || nonZeroCells(against) : null;
+  const nz = b ? union(a, b) : a;
+  const missingRows = new Uint8Array(C);
+  const missingCols = new Uint8Array(C);
+  const sa = mode === "counts" ? null : sparseSums(matrix, a, C);
+  const sb = mode === "counts" || !b ? null : sparseSums(against, b, C);
+  if (mode !== "counts") {
+    const flags = mode === "recall" ? missingRows : missingCols;
+    const key = mode === "recall" ? "rows" : "cols";
+    for (let k = 0; k < C; k++) flags[k] = sa[key][k] > 0 && (!sb || sb[key][k] > 0) ? 0 : 1;
+  }
+  const values = new Float64Array(nz.length);
+  for (let q = 0; q < nz.length; q++) {
+    const idx = nz[q];
+    const r = (idx / C) | 0;
+    const c = idx - r * C;
+    if (missingRows[r] || missingCols[c]) {
+      values[q] = NaN;
+      continue;
+    }
+    let x = matrix[idx];
+    let y = against ? against[idx] : 0;
+    if (mode === "recall") {
+      x /= sa.rows[r];
+      if (against) y /= sb.rows[r];
+    } else if (mode === "precision") {
+      x /= sa.cols[c];
+      if (against) y /= sb.cols[c];
+    }
+    values[q] = against ? x - y : x;
+  }
+  return { nz, values, missingRows, missingCols };
+}
+
+/** The dense C*C array of a `sparseValues` result (for small matrices: numbers in cells). */
+export function densify(sparse, C) {
+  const out = new Float64Array(C * C);
+  for (let r = 0; r < C; r++) {
+    for (let c = 0; c < C; c++) {
+      if (sparse.missingRows[r] || sparse.missingCols[c]) out[r * C + c] = NaN;
+    }
+  }
+  for (let q = 0; q < sparse.nz.length; q++) out[sparse.nz[q]] = sparse.values[q];
+  return out;
 }

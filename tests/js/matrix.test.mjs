@@ -120,3 +120,27 @@ test("colour scales: LUT ends, sqrt positions, fitted range", () => {
   assert.equal(rescale(0.05, 0.1, 0.25), 0);
   assert.ok(Number.isNaN(rescale(null, 0, 1)));
 });
+
+test("sparseValues equals the dense normalise / diff, cell for cell", async () => {
+  const { sparseValues, densify, nonZeroCells } = await import("../../frontend/views/matrix.js");
+  let seed = 7;
+  const rand = () => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed / 2147483648; };
+  for (const C of [1, 3, 9]) {
+    for (let trial = 0; trial < 20; trial++) {
+      const make = () => Array.from({ length: C * C }, () => (rand() < 0.6 ? 0 : Math.floor(rand() * 5)));
+      const a = make();
+      const b = make();
+      if (trial % 5 === 0) for (let c = 0; c < C; c++) a[c] = 0; // an empty row (class never seen)
+      for (const mode of ["counts", "recall", "precision"]) {
+        const same = (x, y) => x.length === y.length && x.every((v, i) => (Number.isNaN(v) && Number.isNaN(y[i])) || Math.abs(v - y[i]) < 1e-15);
+        const dense = normalise(a, C, mode);
+        assert.ok(same([...densify(sparseValues(a, C, mode), C)], [...dense]), `${C} ${mode}`);
+        const d = diff(dense, normalise(b, C, mode));
+        const s = sparseValues(a, C, mode, b, nonZeroCells(a), nonZeroCells(b));
+        assert.ok(same([...densify(s, C)], [...d]), `${C} ${mode} diff`);
+        assert.ok(s.nz.every((x, i) => i === 0 || x > s.nz[i - 1])); // sorted, unique
+      }
+    }
+  }
+  assert.throws(() => sparseValues([1], 1, "x"), /Expected normalise mode/);
+});
