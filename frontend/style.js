@@ -176,6 +176,9 @@ html, body { margin: 0; padding: 0; background: #f5f5f5; }
 .tbm-cm-item { display: grid; grid-template-columns: minmax(0, 1fr) auto auto auto; gap: 8px; width: 100%;
   font: inherit; text-align: right; background: none; border: 0; border-bottom: 1px solid #f3f3f3; padding: 4px 2px; cursor: pointer; color: ${COLORS.text}; }
 .tbm-cm-item .l { text-align: left; overflow-wrap: anywhere; }
+.tbm-cm-slider { display: flex; align-items: center; gap: 8px 16px; margin: 4px 0 0; }
+.tbm-cm-slider input[type=range] { flex: 1; min-width: 200px; accent-color: ${COLORS.accent}; }
+.tbm-cm-step { font-variant-numeric: tabular-nums; font-weight: 500; min-width: 90px; }
 .tbm-cm-item:hover { background: #fafafa; }
 .tbm-cm-item.sel { background: #e3f2fd; }
 .tbm-cm-item .up { color: #d84315; }

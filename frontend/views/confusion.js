@@ -88,7 +88,7 @@ export class ConfusionView {
     this.slider = h("input", { type: "range", min: "0", max: "0", step: "1", value: "0",
       "aria-label": "Confusion matrix step", dataset: { confusionStep: "1" },
       oninput: () => this.setStepIndex(Number(this.slider.value)) });
-    this.stepLabel = h("span", { class: "tbm-tval", style: { minWidth: "90px" } }, "step \u2014");
+    this.stepLabel = h("span", { class: "tbm-cm-step", dataset: { cmStep: "1" } }, "step \u2014");
     this.kpis = h("div", { class: "tbm-kpis", dataset: { summary: "confusion" } });
     this.status = h("span", { class: "tbm-small tbm-muted" });
     this.reason = h("div", { class: "tbm-banner tbm-hidden", dataset: { reason: "confusion" } });
@@ -111,7 +111,7 @@ export class ConfusionView {
           this.offDiag, h("span", null, "Mistakes only")),
         h("label", { class: "tbm-field" }, h("span", null, "Difference against"), this.againstSel),
         this.status),
-      h("div", { class: "tbm-threshold", style: { margin: "4px 0 0", border: "0", padding: "0" } },
+      h("div", { class: "tbm-cm-slider" },
         h("span", { class: "tbm-muted tbm-small" }, "Step"), this.slider, this.stepLabel),
       h("div", { class: "tbm-scale" }, this.legendLo, this.legendCanvas, this.legendHi, this.legendText));
     this.body = h("div", { class: "tbm-cm" },
