@@ -44,6 +44,7 @@ export async function render() {
     import("./views/confusion.js"),
     import("./views/matrix.js"),
     import("./views/heat.js"),
+    import("./views/cm_canvas.js"),
     import("./views/table.js"),
     import("./views/help.js"),
     import("./state.js"),

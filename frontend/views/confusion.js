@@ -3,37 +3,19 @@
 // by confusion, a step slider, the difference against another step or run, the top confusions,
 // hover for a cell's numbers and click to select its two classes in the other views.
 //
-// Drawn on one canvas: the matrix is painted at one pixel per cell into an offscreen canvas and
-// scaled up without smoothing, so 1,000 x 1,000 classes redraw within a frame.
+// The matrix is painted at one pixel per cell and scaled by CSS without smoothing, names and
+// numbers on an overlay (cm_canvas.js), so 1,000 x 1,000 classes redraw within a frame.
 
 import { h, segmented, setOptions } from "../dom.js";
-import { COLORS } from "../style.js";
 import { showTip } from "./chart.js";
 import { fmtMetric, fmtCount, fmtPct } from "../format.js";
 import {
-  clusterOrder, identityOrder, topConfusions, sums, sparseValues, densify, nonZeroCells,
+  clusterOrder, identityOrder, topConfusions, sums, sparseValues, nonZeroCells,
 } from "./matrix.js";
-import {
-  makeLut, sqrtPos, signedSqrtPos, SEQUENTIAL, DIVERGING, MISSING, drawLegend, lutCss,
-} from "./heat.js";
+import { SEQUENTIAL, DIVERGING, drawLegend, lutCss } from "./heat.js";
+import { layout, paintCells, drawOverlay, NUMBERS_MIN_CELL } from "./cm_canvas.js";
 
-const FONT = '11px Roboto, "Helvetica Neue", Arial, sans-serif';
-const MAX_SIDE = 760;
-const MAX_CELL = 46; // px: a few classes do not fill the page
-const NAMES_MIN_CELL = 9; // px: class names on the axes from this cell size up
-const NUMBERS_MIN_CELL = 30; // px: numbers inside cells from this size up
 const CACHE_SIZE = 24; // steps (matrices) kept in memory
-const SEQ = makeLut(SEQUENTIAL);
-const DIV = makeLut(DIVERGING);
-// Colour of a linear position in [0, 1] quantised to 1/RES (sequential: on the square-root
-// scale; diverging: on the signed square-root scale around 0.5): no Math.sqrt per cell.
-const RES = 4096;
-const SEQ_LIN = new Uint32Array(RES + 1);
-const DIV_LIN = new Uint32Array(RES + 1);
-for (let k = 0; k <= RES; k++) {
-  SEQ_LIN[k] = SEQ[Math.round(sqrtPos(k / RES, 1) * 255)];
-  DIV_LIN[k] = DIV[Math.round(signedSqrtPos(2 * k / RES - 1, 1) * 255)];
-}
 
 /** The route's answer with its matrices as Float64Arrays (parsed once, reused by every draw). */
 function prepare(d) {
@@ -382,21 +364,12 @@ export class ConfusionView {
     return this._pos;
   }
 
-  _layout(C) {
-    const width = Math.max(240, this.boxWidth - 4);
-    const names = Math.min(MAX_SIDE, width - 130) / C >= NAMES_MIN_CELL;
-    const margin = names ? 120 : 22;
-    const side = Math.max(100, Math.min(MAX_SIDE, width - margin - 4, C * MAX_CELL));
-    const cell = side / C;
-    return { width, x0: margin, y0: margin, side, cell, height: side + margin + 4, names };
-  }
-
   draw() {
     const d = this.d;
     if (!d || !d.matrix || !this.boxWidth) return; // hidden (width 0): drawn when shown
     const t0 = performance.now();
     const C = d.C;
-    const lay = this._layout(C);
+    const lay = layout(this.boxWidth, C);
     const order = this._classOrder(d);
     const v = this._values(d);
     // 1. one pixel per cell
@@ -407,37 +380,7 @@ export class ConfusionView {
       this.offImage = mc.getContext("2d").createImageData(C, C);
       this.offPixels = new Uint32Array(this.offImage.data.buffer);
     }
-    const px = this.offPixels;
-    const vals = v.values;
-    const max = v.max;
-    // linear position k in 0..RES of each value, then one table lookup for the colour
-    const lin = v.diverging ? DIV_LIN : SEQ_LIN;
-    const scale = max > 0 ? (v.diverging ? RES / (2 * max) : RES / max) : 0;
-    const shift = v.diverging ? RES / 2 : 0;
-    const zero = lin[(shift + 0.5) | 0];
-    // zero cells (most of a large matrix) in one fill, rows / columns without samples grey,
-    // then only the non-zero cells
-    px.fill(zero);
-    const at = this._positions(order);
-    for (let r = 0; r < C; r++) {
-      if (v.missingRows[r]) px.fill(MISSING, at[r] * C, at[r] * C + C);
-      if (v.missingCols[r]) for (let i = 0; i < C; i++) px[i * C + at[r]] = MISSING;
-    }
-    const nz = v.nz;
-    for (let q = 0; q < nz.length; q++) {
-      const idx = nz[q];
-      const r = (idx / C) | 0;
-      const x = vals[q];
-      const o = at[r] * C + at[idx - r * C];
-      if (x !== x) {
-        px[o] = MISSING;
-        continue;
-      }
-      let k = x * scale + shift + 0.5;
-      k = k < 0 ? 0 : k > RES ? RES : k;
-      px[o] = lin[k | 0];
-    }
-    if (v.off) for (let i = 0; i < C; i++) px[i * C + i] = MISSING; // i == j after reordering too
+    paintCells(this.offPixels, C, this._positions(order), v);
     mc.getContext("2d").putImageData(this.offImage, 0, 0);
     const place = `${lay.x0}/${lay.y0}/${lay.side}`;
     if (this.placed !== place) {
@@ -449,107 +392,21 @@ export class ConfusionView {
     const sel = this.selected ? this.selected.join(",") : "";
     const okey = numbers ? null : `${place}/${lay.width}/${C}/${lay.names}/${order === this.order}/${sel}`;
     if (okey === null || okey !== this.overlayKey) {
-      this._overlay(lay, d, order, v, numbers);
+      const c = this.canvas;
+      const dpr = window.devicePixelRatio || 1;
+      if (c.width !== Math.round(lay.width * dpr) || c.height !== Math.round(lay.height * dpr)) {
+        c.width = Math.round(lay.width * dpr);
+        c.height = Math.round(lay.height * dpr);
+        c.style.width = `${lay.width}px`;
+        c.style.height = `${lay.height}px`;
+        this.box.style.height = `${lay.height}px`;
+      }
+      drawOverlay(c.getContext("2d"), dpr, lay, d, order, v, numbers, this.selected);
       this.overlayKey = okey;
     }
     this._legend(v);
     this.lastDrawMs = performance.now() - t0;
     this.el.dataset.drawn = String(Number(this.el.dataset.drawn || 0) + 1);
-  }
-
-  _overlay(lay, d, order, v, numbers) {
-    const dpr = window.devicePixelRatio || 1;
-    const c = this.canvas;
-    if (c.width !== Math.round(lay.width * dpr) || c.height !== Math.round(lay.height * dpr)) {
-      c.width = Math.round(lay.width * dpr);
-      c.height = Math.round(lay.height * dpr);
-      c.style.width = `${lay.width}px`;
-      c.style.height = `${lay.height}px`;
-      this.box.style.height = `${lay.height}px`;
-    }
-    const g = c.getContext("2d");
-    g.setTransform(dpr, 0, 0, dpr, 0, 0);
-    g.clearRect(0, 0, lay.width, lay.height);
-    g.strokeStyle = COLORS.border;
-    g.strokeRect(lay.x0 - 0.5, lay.y0 - 0.5, lay.side + 1, lay.side + 1);
-    g.font = FONT;
-    g.fillStyle = COLORS.muted;
-    g.textBaseline = "middle";
-    if (lay.names) this._names(g, lay, d, order);
-    else {
-      g.textAlign = "left";
-      g.fillText("predicted \u2192", lay.x0, lay.y0 - 10);
-      g.save();
-      g.translate(lay.x0 - 10, lay.y0);
-      g.rotate(Math.PI / 2);
-      g.fillText("true \u2192", 0, 0);
-      g.restore();
-    }
-    if (numbers) this._numbers(g, lay, d, order, v);
-    this._selection(g, lay, order);
-  }
-
-  _names(g, lay, d, order) {
-    const fit = (s, w) => {
-      s = String(s);
-      if (g.measureText(s).width <= w) return s;
-      while (s.length > 1 && g.measureText(s + "\u2026").width > w) s = s.slice(0, -1);
-      return s + "\u2026";
-    };
-    g.textAlign = "right";
-    for (let i = 0; i < d.C; i++) {
-      g.fillText(fit(d.classes[order[i]], lay.x0 - 8), lay.x0 - 4, lay.y0 + (i + 0.5) * lay.cell);
-    }
-    g.save();
-    for (let j = 0; j < d.C; j++) {
-      g.save();
-      g.translate(lay.x0 + (j + 0.5) * lay.cell, lay.y0 - 4);
-      g.rotate(-Math.PI / 3);
-      g.textAlign = "left";
-      g.fillText(fit(d.classes[order[j]], lay.y0 / Math.sin(Math.PI / 3) - 12), 0, 0);
-      g.restore();
-    }
-    g.restore();
-    g.fillStyle = COLORS.text;
-    g.textAlign = "left";
-    g.fillText("true \u2193  predicted \u2192", 4, 10);
-  }
-
-  _numbers(g, lay, d, order, v) {
-    if (!v.dense) v.dense = densify(v, d.C); // only for matrices small enough to print numbers
-    g.textAlign = "center";
-    for (let i = 0; i < d.C; i++) {
-      for (let j = 0; j < d.C; j++) {
-        const x = v.dense[order[i] * d.C + order[j]];
-        if (x !== x || (v.off && order[i] === order[j])) continue;
-        const pos = v.diverging ? Math.abs(signedSqrtPos(x, v.max) - 0.5) * 2 : sqrtPos(x, v.max);
-        g.fillStyle = pos > 0.6 ? "#fff" : COLORS.text;
-        const text = v.mode === "counts" ? (v.diverging && x > 0 ? "+" : "") + fmtCount(x)
-          : (v.diverging && x > 0 ? "+" : "") + x.toFixed(2);
-        g.fillText(text, lay.x0 + (j + 0.5) * lay.cell, lay.y0 + (i + 0.5) * lay.cell);
-      }
-    }
-  }
-
-  _selection(g, lay, order) {
-    if (!this.selected) return;
-    const [t, p] = this.selected;
-    const i = order.indexOf(t);
-    const j = order.indexOf(p);
-    if (i < 0 || j < 0) return;
-    const w = Math.max(lay.cell, 3);
-    g.strokeStyle = COLORS.accent;
-    g.lineWidth = 2;
-    g.strokeRect(lay.x0 + j * lay.cell - (w - lay.cell) / 2 - 1, lay.y0 + i * lay.cell - (w - lay.cell) / 2 - 1, w + 2, w + 2);
-    g.lineWidth = 1;
-    g.globalAlpha = 0.35;
-    g.beginPath();
-    g.moveTo(lay.x0, lay.y0 + (i + 0.5) * lay.cell);
-    g.lineTo(lay.x0 + lay.side, lay.y0 + (i + 0.5) * lay.cell);
-    g.moveTo(lay.x0 + (j + 0.5) * lay.cell, lay.y0);
-    g.lineTo(lay.x0 + (j + 0.5) * lay.cell, lay.y0 + lay.side);
-    g.stroke();
-    g.globalAlpha = 1;
   }
 
   _legend(v) {
@@ -640,7 +497,7 @@ export class ConfusionView {
     const d = this.d;
     if (!d || !d.matrix) return null;
     const r = this.canvas.getBoundingClientRect();
-    const lay = this._layout(d.C);
+    const lay = layout(this.boxWidth, d.C);
     const x = e.clientX - r.left - lay.x0;
     const y = e.clientY - r.top - lay.y0;
     if (x < 0 || y < 0 || x >= lay.side || y >= lay.side) return null;

@@ -144,3 +144,35 @@ test("sparseValues equals the dense normalise / diff, cell for cell", async () =
   }
   assert.throws(() => sparseValues([1], 1, "x"), /Expected normalise mode/);
 });
+
+test("paintCells: zero white, missing rows grey, max darkest, cells at their display place", async () => {
+  const { paintCells, SEQ_LIN, DIV_LIN, layout } = await import("../../frontend/views/cm_canvas.js");
+  const { sparseValues } = await import("../../frontend/views/matrix.js");
+  const { MISSING } = await import("../../frontend/views/heat.js");
+  const C = 3;
+  const m = [4, 1, 0, 0, 0, 0, 0, 2, 2]; // row 1 empty (a class never seen)
+  const sp = sparseValues(m, C, "recall");
+  const v = { ...sp, max: 0.8, diverging: false, off: false };
+  const at = Int32Array.from([2, 1, 0]); // reversed: class 0 drawn last
+  const px = new Uint32Array(C * C);
+  paintCells(px, C, at, v);
+  const cell = (r, c) => px[at[r] * C + at[c]];
+  assert.equal(cell(0, 0), SEQ_LIN[4096]); // 4/5 = 0.8 = max: darkest
+  assert.equal(cell(0, 2), SEQ_LIN[0]); // zero: white
+  assert.equal(cell(0, 2), 0xffffffff);
+  for (let c = 0; c < C; c++) assert.equal(cell(1, c), MISSING); // no samples: grey, not white
+  assert.equal(cell(2, 1), SEQ_LIN[Math.round(0.5 / 0.8 * 4096)]);
+  // mistakes only: the diagonal grey whatever the order
+  paintCells(px, C, at, { ...v, off: true });
+  for (let i = 0; i < C; i++) assert.equal(px[i * C + i], MISSING);
+  // a difference: 0 is the middle colour, +max the top, -max the bottom
+  const dv = { ...sparseValues([2, 0, 0, 1], 2, "counts", [0, 0, 0, 3]), max: 2, diverging: true, off: false };
+  const dpx = new Uint32Array(4);
+  paintCells(dpx, 2, Int32Array.from([0, 1]), dv);
+  assert.deepEqual([...dpx], [DIV_LIN[4096], DIV_LIN[2048], DIV_LIN[2048], DIV_LIN[0]]);
+  // layout: names from 9 px a cell, at most 46 px a cell
+  assert.equal(layout(1000, 12).names, true);
+  assert.equal(layout(1000, 12).cell, 46);
+  assert.equal(layout(1000, 1000).names, false);
+  assert.ok(layout(1000, 1000).cell < 1);
+});
