@@ -45,6 +45,7 @@ export async function render() {
     import("./views/matrix.js"),
     import("./views/heat.js"),
     import("./views/cm_canvas.js"),
+    import("./views/cm_panels.js"),
     import("./views/table.js"),
     import("./views/help.js"),
     import("./state.js"),

@@ -9,8 +9,9 @@
 import { h, segmented, setOptions } from "../dom.js";
 import { showTip } from "./chart.js";
 import { fmtMetric, fmtCount, fmtPct } from "../format.js";
+import { summaryItems, cellText, signedCount } from "./cm_panels.js";
 import {
-  clusterOrder, identityOrder, topConfusions, sums, sparseValues, nonZeroCells,
+  clusterOrder, identityOrder, topConfusions, sparseValues, nonZeroCells,
 } from "./matrix.js";
 import { SEQUENTIAL, DIVERGING, drawLegend, lutCss } from "./heat.js";
 import { layout, paintCells, drawOverlay, NUMBERS_MIN_CELL } from "./cm_canvas.js";
@@ -29,13 +30,6 @@ function prepare(d) {
 /** Sets text only when it differs (a same-value write still dirties the layout). */
 function setText(el, text) {
   if (el.textContent !== text) el.textContent = text;
-}
-
-function pp(delta) {
-  if (delta === null || delta === undefined || delta !== delta) return "";
-  const v = Math.round(delta * 1000) / 10;
-  if (v === 0) return "\u00b10.0 pp";
-  return `${v > 0 ? "+" : "\u2212"}${Math.abs(v).toFixed(1)} pp`;
 }
 
 export class ConfusionView {
@@ -432,22 +426,7 @@ export class ConfusionView {
   // ---- summary, top confusions, hover --------------------------------------------------------
 
   _summary() {
-    const d = this.d;
-    const a = d.against;
-    const items = [["categorical_accuracy", "Keras `accuracy` (argmax)", fmtMetric(d.categorical_accuracy),
-      a ? `vs ${this._againstName()}: ${fmtMetric(a.categorical_accuracy)} (${pp(d.categorical_accuracy - a.categorical_accuracy)})`
-        : "share of samples whose top score is the true class = trace / n",
-      "What Keras logs as `accuracy` for an output with more than one column (SparseCategoricalAccuracy / CategoricalAccuracy): the top-scoring class is the true class; ties take the first class."]];
-    if (d.multiclass) {
-      (d.top_k_accuracy || []).forEach((v, i) => {
-        if (i === 0) return; // top-1 is the accuracy above
-        const before = a && a.top_k_accuracy ? a.top_k_accuracy[i] : null;
-        items.push([`top_${i + 1}`, `Top-${i + 1} accuracy`, fmtMetric(v),
-          before !== null ? `vs ${fmtMetric(before)} (${pp(v - before)})` : `true class among the ${i + 1} top scores`, null]);
-      });
-    }
-    items.push(["samples", d.sample_weighted ? "Samples (weighted)" : "Samples", fmtCount(d.n),
-      `${fmtCount(d.C)} ${d.multiclass ? "classes" : "labels"} \u00b7 step ${d.step}`, null]);
+    const items = summaryItems(this.d, this._againstName());
     const sig = items.map((it) => it[0] + it[1]).join("|");
     if (sig !== this.kpiSig) {
       this.kpiSig = sig;
@@ -489,7 +468,7 @@ export class ConfusionView {
     h("span", null, fmtCount(it.count)),
     h("span", { class: "tbm-muted" }, fmtPct(it.share)),
     it.delta !== undefined ? h("span", { class: it.delta > 0 ? "up" : it.delta < 0 ? "down" : "tbm-muted" },
-      (it.delta > 0 ? "+" : it.delta < 0 ? "\u2212" : "\u00b1") + fmtCount(Math.abs(it.delta))) : null))));
+      signedCount(it.delta)) : null))));
     if (!top.length) this.topList.replaceChildren(h("li", { class: "tbm-muted" }, "No confusions: every sample is on the diagonal."));
   }
 
@@ -509,20 +488,7 @@ export class ConfusionView {
 
   /** The tooltip text of cell (true t, predicted p). */
   cellText(t, p) {
-    const d = this.d;
-    const C = d.C;
-    const { rows, cols } = sums(d.matrix, C);
-    const v = d.matrix[t * C + p];
-    const lines = [`true ${d.classes[t]} \u2192 predicted ${d.classes[p]}${t === p ? " (correct)" : ""}`,
-      `step ${d.step}: ${fmtCount(v)} samples`,
-      `${fmtPct(rows[t] > 0 ? v / rows[t] : NaN)} of true ${d.classes[t]} (${fmtCount(rows[t])})`,
-      `${fmtPct(cols[p] > 0 ? v / cols[p] : NaN)} of predicted ${d.classes[p]} (${fmtCount(cols[p])})`];
-    if (d.against && d.against.matrix) {
-      const b = d.against.matrix[t * C + p];
-      const delta = v - b;
-      lines.push(`${this._againstName()}: ${fmtCount(b)} (${delta > 0 ? "+" : delta < 0 ? "\u2212" : "\u00b1"}${fmtCount(Math.abs(delta))})`);
-    }
-    return lines.join("\n");
+    return cellText(this.d, t, p, this._againstName());
   }
 
   _hover(e) {

@@ -176,3 +176,28 @@ test("paintCells: zero white, missing rows grey, max darkest, cells at their dis
   assert.equal(layout(1000, 1000).names, false);
   assert.ok(layout(1000, 1000).cell < 1);
 });
+
+test("cm_panels: summary cards and hover text, with differences in pp", async () => {
+  const { pp, signedCount, summaryItems, cellText } = await import("../../frontend/views/cm_panels.js");
+  assert.equal(pp(0.12), "+12.0 pp");
+  assert.equal(pp(-0.004), "\u22120.4 pp");
+  assert.equal(pp(0.0004), "\u00b10.0 pp"); // never "-0.0"
+  assert.equal(pp(NaN), "");
+  assert.equal(signedCount(-3), "\u22123");
+  const d = {
+    C: 2, classes: ["cat", "dog"], step: 4, n: 10, multiclass: true, sample_weighted: false,
+    categorical_accuracy: 0.7, top_k_accuracy: [0.7, 1.0], matrix: Float64Array.from([4, 2, 1, 3]),
+    against: { categorical_accuracy: 0.5, top_k_accuracy: [0.5, 0.9], matrix: Float64Array.from([3, 3, 2, 2]) },
+  };
+  const items = summaryItems(d, "step 0");
+  assert.deepEqual(items.map((x) => [x[0], x[2], x[3]]), [
+    ["categorical_accuracy", "0.700", "vs step 0: 0.500 (+20.0 pp)"],
+    ["top_2", "1.000", "vs 0.900 (+10.0 pp)"],
+    ["samples", "10", "2 classes \u00b7 step 4"],
+  ]);
+  assert.equal(cellText(d, 0, 1, "step 0"), [
+    "true cat \u2192 predicted dog", "step 4: 2 samples", "33.3% of true cat (6)",
+    "40.0% of predicted dog (5)", "step 0: 3 (\u22121)"].join("\n"));
+  const multi = { ...d, multiclass: false, against: null, top_k_accuracy: null };
+  assert.deepEqual(summaryItems(multi, "").map((x) => x[0]), ["categorical_accuracy", "samples"]);
+});
