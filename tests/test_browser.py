@@ -907,3 +907,36 @@ def test_heatmap_reloads_only_when_its_run_advances(page, data_and_servers):
     d["data"][run][step] = c
     wait_until(lambda: fetched("heatmap?") > before, timeout=30, message="heatmap reloaded")
     wait_step(frame, step, timeout=30000)
+
+
+def test_compare_view_with_thirteen_runs_says_how_many_it_draws(page, tmp_path):
+    """Issue 9: with 13 runs the comparison draws the first 8 and says so; names stay whole."""
+    require_chromium()
+    runs = [f"sweep/lr_{i:02d}_a_rather_long_experiment_name_{i}/validation" for i in range(13)]
+    for i, run in enumerate(runs):
+        write_run(str(tmp_path), run, 3, 2, seed=40 + i, thresholds=11, n=100)
+    summary.close_all()
+    with TensorBoardServer(str(tmp_path), *TB_FLAGS) as server:
+        wait_until(lambda: len(server.get_json("/data/plugin/tb_metrics/tags")) == 13, timeout=60)
+        frame = open_dashboard(page, server)
+        frame.locator("[data-tab='compare']").click()
+        rows = frame.locator(".tbm-summary tbody tr")
+        rows.nth(7).wait_for()
+        assert rows.count() == 8
+        note = frame.locator("[data-view='compare'] .tbm-runs + .tbm-small").text_content()
+        assert "Showing 8 of 13 runs (the first 8 by default; tick the others to add them)." in note
+        assert frame.locator(".tbm-runs input").count() == 13
+        # ticking a ninth run draws it, and the note follows
+        frame.locator(f".tbm-runs input[data-run='{runs[12]}']").check()
+        wait_until(lambda: rows.count() == 9, timeout=10, message="ninth run drawn")
+        wait_until(lambda: "Showing 9 of 13 runs" in frame.locator(
+            "[data-view='compare'] .tbm-runs + .tbm-small").text_content(), timeout=10,
+            message="note updated")
+        try:
+            shown = [plugin_frame(page).evaluate(
+                "(el) => [el.textContent.trim(), el.scrollWidth <= el.clientWidth]",
+                cell.element_handle()) for cell in frame.locator(".tbm-summary tbody td.l").all()]
+            assert [name for name, _ in shown] == runs[:8] + [runs[12]]  # whole names
+            assert all(fits for _, fits in shown), shown  # nothing cut off
+        finally:
+            page.goto("about:blank")  # stop polling before the server goes
