@@ -51,6 +51,45 @@ def write_fixture_runs(logdir, runs=("run_a",), subdirs=("train", "validation"),
     return written
 
 
+def multiclass_scores(step, num_classes, n, seed=0, group=4):
+    """Class ids [n] and softmax scores [n, C] for one step of a single-label classifier.
+
+    Classes come in groups of ``group`` neighbours that the model confuses with each other
+    (so the confusion matrix has blocks, which clustering should find even when the class
+    order is shuffled by ``seed``); accuracy grows with ``step``.
+    """
+    rng = np.random.default_rng(list(np.atleast_1d(seed)) + [step, num_classes])
+    perm = np.random.default_rng(num_classes).permutation(num_classes)  # groups not contiguous
+    y = rng.integers(0, num_classes, size=n)
+    skill = 0.4 + 0.3 * step
+    logits = rng.normal(size=(n, num_classes)).astype(np.float64)
+    logits[np.arange(n), y] += skill + 0.8
+    groups = perm // group  # group id of each class
+    same = groups[y][:, None] == groups[None, :]
+    logits += same * rng.uniform(0.8, 2.4, size=(n, 1))
+    z = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return y, (z / z.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+def write_multiclass_runs(logdir, runs=("mc/train", "mc/validation"), num_classes=10, steps=3,
+                          thresholds=21, n=500, seed=0, class_names=None, tag=TAG):
+    """Single-label multi-class runs (class ids + softmax scores, so the counts keep a
+    confusion matrix and top-k hits). Returns ``{run: {step: Counts}}``; regenerate a step's
+    inputs with ``multiclass_scores(step, num_classes, n, seed=[seed, i])`` for run ``i``."""
+    written = {}
+    names = class_names or [f"class_{i:03d}" for i in range(num_classes)]
+    for i, run in enumerate(runs):
+        written[run] = {}
+        with summary.CountsWriter(os.path.join(logdir, run)) as writer:
+            for step in range(steps):
+                y, scores = multiclass_scores(step, num_classes, n, seed=[seed, i])
+                counts = metrics.confusion_counts(y, scores, thresholds=thresholds,
+                                                  label_names=names)
+                writer.write(tag, counts, step, wall_time=1_700_000_000 + 60 * step)
+                written[run][step] = counts
+    return written
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--logdir", required=True)

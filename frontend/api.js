@@ -107,9 +107,14 @@ export class Api {
     return this.get("distribution", { run, tag, step, label }, "distribution");
   }
 
-  /** threshold: a probability or "best" */
-  heatmap(run, tag, threshold) {
-    return this.get("heatmap", { run, tag, threshold }, "heatmap");
+  /** threshold: a probability or "best"; extra: {value, metric, ...objective params} */
+  heatmap(run, tag, threshold, extra) {
+    return this.get("heatmap", { run, tag, threshold, ...(extra || {}) }, "heatmap");
+  }
+
+  /** The confusion matrix at `step`; `against`: {against_step} or {against_run, against_step}. */
+  confusion(run, tag, step, against) {
+    return this.get("confusion", { run, tag, step, ...(against || {}) }, "confusion");
   }
 
   series(runs, tag, threshold) {

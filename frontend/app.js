@@ -4,7 +4,7 @@
 import { Api } from "./api.js";
 import {
   createStore, initialState, reconcile, runNames, runsWithTag, compareRunsFor, tagsSignature,
-  parsePollMs, nextSort, VIEWS,
+  parsePollMs, nextSort, VIEWS, runsToken, objectiveParams,
 } from "./state.js";
 import { prepareExplorer, thresholdIndex } from "./calc.js";
 import { normalizeObjective, objectiveQuery, objectiveName } from "./objectives.js";
@@ -16,16 +16,19 @@ import { CSS } from "./style.js";
 import { ExplorerView } from "./views/explorer.js";
 import { LabelsView } from "./views/labels.js";
 import { CompareView } from "./views/compare.js";
+import { ConfusionView } from "./views/confusion.js";
 import { emptyState, helpNote } from "./views/help.js";
 import { warningsBanner } from "./views/banner.js";
 
 export const PERSIST_KEY = "tbm.ui";
 const PERSISTED = ["view", "run", "tag", "threshold", "sortKey", "sortDir", "rankMode", "compareMode",
-  "zeroDivision", "objective", "distScale"];
+  "zeroDivision", "objective", "distScale",
+  "confusionNorm", "confusionOrder", "heatFitted", "rankValue"];
 const VIEW_TITLES = {
   explorer: "Threshold explorer",
   labels: "Per-label F1",
   compare: "Micro / macro comparison",
+  confusion: "Confusion matrix",
 };
 
 function readSetting(name, param) {
@@ -98,9 +101,9 @@ class App {
   _build() {
     const st = this.store.get();
     this.runSel = h("select", { "aria-label": "Run", dataset: { picker: "run" },
-      onchange: () => this.store.set({ run: this.runSel.value, step: null }) });
+      onchange: () => this.store.set({ run: this.runSel.value, step: null, selectedPair: null }) });
     this.tagSel = h("select", { "aria-label": "Tag", dataset: { picker: "tag" },
-      onchange: () => this.store.set({ tag: this.tagSel.value, step: null, selectedLabel: null }) });
+      onchange: () => this.store.set({ tag: this.tagSel.value, step: null, selectedLabel: null, selectedPair: null }) });
     this.stepSel = h("select", { "aria-label": "Step", dataset: { picker: "step" },
       onchange: () => this.store.set({ step: this.stepSel.value === "" ? null : Number(this.stepSel.value) }) });
     this.liveEl = h("span", { class: "tbm-live", title: "New steps appear while training runs" },
@@ -141,7 +144,8 @@ class App {
     this.warnEl = h("div", { class: "tbm-banner tbm-hidden", role: "status", dataset: { warnings: "1" } });
     const ctx = {
       store: this.store,
-      selectLabel: (l) => this.store.set({ selectedLabel: l }),
+      selectLabel: (l) => this.store.set({ selectedLabel: l, selectedPair: null }),
+      api: this.api,
       onSort: (key) => this.store.set(nextSort(this.store.get(), key)),
       api: this.api,
       overlayRuns: () => (this.tags ? compareRunsFor(this.store.get(), this.tags) : []),
@@ -151,6 +155,7 @@ class App {
       explorer: new ExplorerView(ctx),
       labels: new LabelsView(ctx),
       compare: new CompareView(ctx),
+      confusion: new ConfusionView(ctx),
     };
     this.viewBox = h("div", null, Object.values(this.views).map((v) => v.el));
     this.dataWarn = warningsBanner();
@@ -163,10 +168,20 @@ class App {
   }
 
   _showView(view) {
+    this._syncThresholdBar();
     for (const v of VIEWS) {
       this.views[v].el.classList.toggle("tbm-hidden", v !== view);
       this.tabButtons[v].setAttribute("aria-selected", String(v === view));
     }
+  }
+
+  /** The threshold slider is hidden where it changes nothing: the confusion matrix (argmax),
+   * and the per-label view at each label's best threshold or ranked by AP / ROC-AUC. */
+  _syncThresholdBar() {
+    const st = this.store.get();
+    const hide = st.view === "confusion" ||
+      (st.view === "labels" && (st.rankMode === "best" || (st.rankValue || "f1") !== "f1"));
+    this.thresholdBar.classList.toggle("tbm-hidden", hide);
   }
 
   _banner(text, isError) {
@@ -187,6 +202,10 @@ class App {
     const has = (k) => changed.includes(k);
     this._persist(st, changed);
     if (has("view")) this._showView(st.view);
+    else if (has("rankMode") || has("rankValue")) this._syncThresholdBar();
+    if (st.view === "confusion" && !has("view") && changed.some((k) => k.startsWith("confusion") || k === "selectedPair")) {
+      this.views.confusion.update(st, changed);
+    }
     if (has("run") || has("tag")) {
       this._syncPickers();
       this._loadSteps();
@@ -208,7 +227,8 @@ class App {
       if (has("view") && st.view === "labels") this.views.labels.update(st, null);
     }
     if (has("view") || has("threshold") || has("rankMode") || has("compareMode") ||
-        has("compareRuns") || has("run") || has("tag")) {
+        has("compareRuns") || has("run") || has("tag") || has("rankValue") || has("objective") ||
+        has("heatFitted")) {
       this._scheduleAux(has("threshold") ? 250 : 0);
     }
     if (has("compareMode")) this.views.compare.update(st);
@@ -326,8 +346,7 @@ class App {
       this._loadSteps();
       if (force || st.step === null || !this.model) this._loadExplorer();
     }
-    this.loaded.heat = null;
-    this.loaded.series = null;
+    // the heatmap / series keys hold their own runs' tokens: only those runs reload
     this._scheduleAux(0);
     this.views.explorer.setOption(this.store.get(), ["tags"]);
   }
@@ -399,7 +418,6 @@ class App {
     this.views.explorer.setData(m, s);
     if (s.view === "labels") this.views.labels.setData(m, s);
     else this.views.labels.m = m; // drawn when shown
-    this.loaded.heat = null;
     this._scheduleAux(0);
     this._markReady(m);
   }
@@ -425,22 +443,26 @@ class App {
     if (!st.run || !st.tag || !this.tags) return;
     const tParam = (mode) => (mode === "best" || !m ? "best" : m.thresholds[thresholdIndex(m.thresholds, st.threshold)]);
     if (st.view === "labels") {
-      const t = tParam(st.rankMode);
-      const key = `${st.run}\u0000${st.tag}\u0000${t}\u0000${this.tagsSig}`;
+      const value = st.rankValue || "f1";
+      const t = value === "f1" ? tParam(st.rankMode) : "best";
+      const extra = value === "f1" ? (t === "best" ? objectiveParams(st) : {}) : { value };
+      const key = JSON.stringify([st.run, st.tag, t, extra, runsToken(this.tags, [st.run], st.tag)]);
       if (this.loaded.heat === key) return;
-      this.views.labels.setHeatmapStatus("loading F1 across steps\u2026");
+      this.views.labels.setHeatmapStatus("loading values across steps\u2026");
       try {
-        const heat = await this.api.heatmap(st.run, st.tag, t);
+        const heat = await this.api.heatmap(st.run, st.tag, t, extra);
         if (heat === null) return;
         this.loaded.heat = key;
         this.views.labels.setHeatmap(heat);
       } catch (e) {
         this.views.labels.setHeatmapStatus(`F1 across steps: ${e.message}`);
       }
+    } else if (st.view === "confusion") {
+      this.views.confusion.sync(st, this.tags);
     } else if (st.view === "compare") {
       const runs = compareRunsFor(st, this.tags);
       const t = tParam(st.compareMode);
-      const key = `${runs.join("\u0001")}\u0000${st.tag}\u0000${t}\u0000${this.tagsSig}`;
+      const key = JSON.stringify([st.tag, t, runsToken(this.tags, runs, st.tag)]);
       if (this.loaded.series === key) return;
       if (!runs.length) {
         this.views.compare.setData({}, [], st);
@@ -516,6 +538,22 @@ export async function start(root, early) {
       return performance.now() - t0;
     },
     get numThresholds() { return app.model ? app.model.T : 0; },
+    /** Moves the confusion view's step slider to index i; returns the synchronous redraw ms
+     * (null when that step still has to load). */
+    confusionStep(i, fresh) {
+      const v = app.views.confusion;
+      const before = Number(v.el.dataset.drawn || 0);
+      if (fresh) v.forgetDerived(i); // time the first draw of a loaded step, values included
+      const t0 = performance.now();
+      v.slider.value = String(i);
+      v.setStepIndex(i);
+      const ms = performance.now() - t0;
+      return Number(v.el.dataset.drawn || 0) > before ? ms : null;
+    },
+    get confusionSteps() { return app.views.confusion.steps.length; },
+    /** ms of the last confusion-matrix canvas draw alone (the slider handler also updates the
+     * KPIs and the top-confusion list). */
+    get confusionDrawMs() { return app.views.confusion.lastDrawMs; },
   };
   await app.refresh(true);
   app.startPolling();

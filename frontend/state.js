@@ -1,7 +1,7 @@
 // UI state: a tiny observable store plus the pure rules that keep a selection valid as runs and
 // steps appear. DOM-free (tested in node).
 
-export const VIEWS = ["explorer", "labels", "compare"];
+export const VIEWS = ["explorer", "labels", "compare", "confusion"];
 export const DEFAULT_POLL_MS = 5000;
 export const MIN_POLL_MS = 200;
 export const MAX_COMPARE_RUNS = 8;
@@ -24,6 +24,12 @@ export function initialState(overrides = {}) {
     zeroDivision: "0", // "0" | "1" | "nan": precision / recall / F1 with nothing to divide by
     objective: { metric: "f1", params: {} }, // what "best threshold" means (calc.OBJECTIVES)
     distScale: "linear", // score distribution counts: "linear" | "log"
+    selectedPair: null, // [true class, predicted class] clicked in the confusion matrix
+    confusionNorm: "counts", // confusion matrix: "counts" | "recall" (rows) | "precision" (columns)
+    confusionOrder: "label", // "label" | "cluster"
+    confusionOffDiagonal: false, // colour only the mistakes
+    heatFitted: false, // per-label heatmap: colour scale fitted to the data instead of 0-1
+    rankValue: "f1", // per-label ranking: "f1" | "average_precision" | "roc_auc"
     ...overrides,
   };
 }
@@ -179,4 +185,23 @@ export function nextSort(state, key) {
   if (state.sortKey === key) return { sortKey: key, sortDir: state.sortDir === "asc" ? "desc" : "asc" };
   const descFirst = key === "support";
   return { sortKey: key, sortDir: descFirst ? "desc" : "asc" };
+}
+
+/**
+ * A token of what `runs` hold for `tag` (max step and wall time of each, from the `tags`
+ * listing): data drawn for these runs is stale only when this changes, not when any other run
+ * gets a new step.
+ */
+export function runsToken(tags, runs, tag) {
+  return runs.map((r) => {
+    const info = tags && tags[r] && tags[r][tag];
+    return info ? `${r}\u0000${info.max_step}\u0000${info.max_wall_time}` : `${r}\u0000-`;
+  }).join("\u0001");
+}
+
+/** The objective of "each label's best" as heatmap query parameters ({metric, ...params}). */
+export function objectiveParams(state) {
+  const o = state.objective;
+  if (!o || !o.metric) return { metric: "f1" };
+  return { metric: o.metric, ...(o.params || {}) };
 }

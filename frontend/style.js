@@ -166,6 +166,25 @@ html, body { margin: 0; padding: 0; background: #f5f5f5; }
 .tbm-swatch { display: inline-block; width: 18px; height: 0; border-top: 3px solid; }
 .tbm-swatch.dash { border-top-style: dashed; }
 
+/* confusion matrix view */
+.tbm-cm { display: grid; grid-template-columns: minmax(0, 1fr) 340px; gap: 12px; margin-bottom: 12px; align-items: start; }
+@media (max-width: 900px) { .tbm-cm { grid-template-columns: minmax(0, 1fr); } }
+.tbm-cm-box { position: relative; min-height: 120px; }
+.tbm-cm-matrix { position: absolute; image-rendering: pixelated; }
+.tbm-cm-overlay { position: relative; display: block; }
+.tbm-cm-top { list-style: none; margin: 0; padding: 0; font-size: 12px; font-variant-numeric: tabular-nums; }
+.tbm-cm-item { display: grid; grid-template-columns: minmax(0, 1fr) auto auto auto; gap: 8px; width: 100%;
+  font: inherit; text-align: right; background: none; border: 0; border-bottom: 1px solid #f3f3f3; padding: 4px 2px; cursor: pointer; color: ${COLORS.text}; }
+.tbm-cm-item .l { text-align: left; overflow-wrap: anywhere; }
+.tbm-cm-slider { display: flex; align-items: center; gap: 8px 16px; margin: 4px 0 0; }
+.tbm-cm-slider input[type=range] { flex: 1; min-width: 200px; accent-color: ${COLORS.accent}; }
+.tbm-cm-step { font-variant-numeric: tabular-nums; font-weight: 500; min-width: 90px; }
+.tbm-cm-item:hover { background: #fafafa; }
+.tbm-cm-item.sel { background: #e3f2fd; }
+.tbm-cm-item .up { color: #d84315; }
+.tbm-cm-item .down { color: #2e7d32; }
+.tbm-summary td.l { white-space: normal; overflow-wrap: anywhere; max-width: 260px; }
+
 /* messages */
 .tbm-banner { margin: 10px 0; padding: 8px 12px; border-radius: 4px; background: #fff3e0; color: #e65100; border: 1px solid #ffe0b2; }
 .tbm-banner.err { background: #ffebee; color: #c62828; border-color: #ffcdd2; }

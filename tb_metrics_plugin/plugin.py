@@ -32,6 +32,7 @@ from tb_metrics_plugin import metrics
 from tb_metrics_plugin import selection
 from tb_metrics_plugin import serialize
 from tb_metrics_plugin import serialize_explorer
+from tb_metrics_plugin import serialize_views
 
 logger = logging.getLogger(__name__)
 
@@ -246,6 +247,8 @@ class MetricsPlugin(base_plugin.TBPlugin):
 
     def _cached_response_inner(self, ctx, experiment, name, args):
         runs = args.get("runs") or ([args["run"]] if "run" in args else None)
+        if runs is not None and args.get("against_run"):  # confusion: both runs' tokens
+            runs = runs + [args["against_run"]]
         key = None
         if runs is not None and "tag" in args:
             series = self._list(ctx, experiment, runs, args["tag"])
@@ -367,19 +370,60 @@ class MetricsPlugin(base_plugin.TBPlugin):
         except ValueError as e:
             raise RequestError(404, str(e)) from None
 
-    def heatmap_impl(self, ctx=None, experiment="", *, run, tag, threshold=0.5, metric="f1"):
-        """Per-label F1 across steps: ``values`` is flat [S*L] row-major (step-major)."""
+    def heatmap_impl(self, ctx=None, experiment="", *, run, tag, threshold=0.5, metric="f1",
+                     value="f1", params=()):
+        """Per-label ``value`` across steps: ``values`` is flat [S*L] row-major (step-major).
+
+        ``value="f1"``: F1 at ``threshold``, or with ``threshold="best"`` at each label's best
+        threshold for the objective ``metric`` / ``params`` (then ``best_thresholds`` holds those
+        thresholds, flat [S*L]); ``"average_precision"`` / ``"roc_auc"``: threshold-free.
+        """
         s = self._series(ctx, experiment, run, tag)
-        steps, wall_times, values, warnings = [], [], [], []
-        snap = _Snap(threshold)
+        steps, wall_times, values, best, warnings = [], [], [], [], []
+        params = dict(params)
+        snap = _Snap(threshold if value == "f1" else serialize.BEST)
         for step, wall_time, counts in self._decode_all(ctx, experiment, s, warnings):
             steps.append(step)
             wall_times.append(wall_time)
-            values.extend(serialize.heatmap_row(counts, snap.index(counts)))
-        return _with_warnings({
+            row, row_t = serialize_views.label_values(counts, value, snap.index(counts),
+                                                      metric, params)
+            values.extend(row)
+            if row_t is not None and value == "f1":
+                best.extend(row_t)
+        out = {
             "steps": steps, "wall_times": wall_times, "labels": list(s.meta["label_names"]),
-            "values": values, "metric": metric, **snap.json(),
-        }, warnings)
+            "values": values, "metric": metric, "value": value, **snap.json(),
+        }
+        if value == "f1" and threshold == serialize.BEST:
+            out["params"] = selection.check_objective(metric, params)
+            out["best_thresholds"] = best
+        if value != "f1":
+            out["threshold"] = None
+        return _with_warnings(out, warnings)
+
+    def confusion_impl(self, ctx=None, experiment="", *, run, tag, step=None, against_step=None,
+                       against_run=None):
+        """The confusion matrix at ``step`` (or the latest), optionally with another step of
+        the same run (``against_step``) or a step of another run (``against_run``, its
+        ``against_step`` or latest) to draw the difference against: `serialize_views`."""
+        s = self._series(ctx, experiment, run, tag)
+        got, wall_time, counts, warnings = self._read_step(ctx, experiment, s, step)
+        against = None
+        if against_step is not None or against_run is not None:
+            other_run = against_run if against_run is not None else run
+            o = self._series(ctx, experiment, other_run, tag)
+            o_step, o_wall, o_counts, o_warn = self._read_step(ctx, experiment, o, against_step)
+            if list(o_counts.label_names) != list(counts.label_names):
+                raise RequestError(400, (
+                    f"Expected the same classes to compare; received {counts.num_labels} classes "
+                    f"in run {run!r} and {o_counts.num_labels} in run {other_run!r} (tag {tag!r}) "
+                    "that differ. Compare runs of the same model."))
+            against = serialize_views.confusion_part(o_counts, o_step, o_wall)
+            against["run"] = other_run
+            warnings = list(warnings) + [f"{other_run}: {w}" for w in o_warn]
+        return _with_warnings(
+            serialize_views.confusion_json(counts, got, wall_time, run=run, against=against),
+            warnings)
 
     def series_impl(self, ctx=None, experiment="", *, runs, tag, threshold=0.5):
         """``{run: {steps, wall_times, micro_f1, macro_f1, weighted_f1, binary_accuracy,
@@ -392,6 +436,7 @@ class MetricsPlugin(base_plugin.TBPlugin):
                 continue
             out = {"steps": [], "wall_times": []}
             out.update({k: [] for k in serialize.SERIES_KEYS})
+            out.update({k: [] for k in serialize_views.SERIES_EXTRA_KEYS})
             snap = _Snap(threshold)
             try:
                 s = self._make_series(experiment, run, tag, ts)
@@ -407,6 +452,8 @@ class MetricsPlugin(base_plugin.TBPlugin):
                 for k in serialize.SERIES_KEYS:
                     out[k].append(point[k])
                     best[k].append(point.get(k + "_threshold"))
+                for k, v in serialize_views.series_extras(counts).items():
+                    out[k].append(v)
             out.update(snap.json())
             if threshold == serialize.BEST:
                 out["best_threshold"] = best
@@ -655,6 +702,27 @@ def _label(a):
     return _one(a, "label", required=False) or None
 
 
+def _against_run(a):
+    value = _one(a, "against_run", required=False)
+    if value == "":
+        raise RequestError(400, "Expected a non-empty 'against_run' parameter (a run name).")
+    return value
+
+
+def _rank_value(a):
+    value = _one(a, "value", required=False) or "f1"
+    if value not in serialize_views.RANK_VALUES:
+        raise RequestError(400, f"Unknown value {value!r}; expected one of "
+                                f"{list(serialize_views.RANK_VALUES)}.")
+    return value
+
+
+def _objective_params(a):
+    """The objective's parameters as a sorted tuple of (name, float) pairs (hashable, for the
+    response cache), checked by `selection.check_objective` (400 when wrong)."""
+    return tuple(sorted(_objective(a)["params"].items()))
+
+
 # route name -> query parser returning the keyword arguments of `<name>_impl` (or RequestError)
 _PARSERS = {
     "tags": lambda a: {},
@@ -663,7 +731,11 @@ _PARSERS = {
     "counts": _run_tag_step,
     "explorer": lambda a: dict(_run_tag_step(a), **_objective(a),
                                zero_division=parse_zero_division(_one(a, "zero_division", False))),
-    "heatmap": lambda a: dict(_run_tag(a), threshold=_threshold(a), metric=_metric(a)),
+    "heatmap": lambda a: dict(_run_tag(a), threshold=_threshold(a), metric=_metric(a),
+                              value=_rank_value(a), params=_objective_params(a)),
+    "confusion": lambda a: dict(
+        _run_tag_step(a), against_step=parse_step(_one(a, "against_step", required=False)),
+        against_run=_against_run(a)),
     "series": lambda a: {"runs": _runs(a), "tag": _one(a, "tag"), "threshold": _threshold(a)},
     "best_thresholds": lambda a: dict(_run_tag_step(a), **_objective(a)),
     "curves": lambda a: {"runs": _runs(a), "tag": _one(a, "tag"), "label": _label(a),

@@ -369,7 +369,7 @@ def test_slider_updates_table_and_charts(page, data_and_servers):
         assert abs(marker_fraction(page, "prf") - t) < 0.01
         assert abs(marker_fraction(page, "accuracy") - t) < 0.01
     # the keyboard moves it one threshold at a time
-    frame.locator("input[type=range]").focus()
+    frame.locator("input[type=range][aria-label='Decision threshold']").focus()
     page.keyboard.press("ArrowLeft")
     check_explorer_numbers(page, frame, counts, 19)
     # sorting by name, then filtering by name
@@ -495,7 +495,7 @@ def test_compare_view_runs_and_modes(page, data_and_servers):
             cells = plugin_frame(page).evaluate(
                 "(run) => [...document.querySelectorAll('.tbm-summary tbody tr')]"
                 ".find((tr) => tr.dataset.run === run).querySelectorAll('td').length", run)
-            assert cells == 7
+            assert cells == 10
             texts = frame.locator(".tbm-summary tbody tr", has_text=run).first.locator("td").all_text_contents()
             assert texts[1:4] == [str(last), js_fixed(micro), js_fixed(macro)], (run, mode)
 
@@ -503,9 +503,9 @@ def test_compare_view_runs_and_modes(page, data_and_servers):
     frame.get_by_role("button", name="At best thresholds").click()
     frame.locator(".tbm-view[data-view='compare'] .tbm-small", has_text="own best threshold").wait_for()
     check("best")
-    # five charts, one line per run
+    # ten charts, one line per run
     assert plugin_frame(page).evaluate(
-        "document.querySelectorAll(\"[data-view='compare'] .uplot\").length") == 5
+        "document.querySelectorAll(\"[data-view='compare'] .uplot\").length") == 10
     # unticking a run removes it
     frame.locator(".tbm-runs input[data-run='exp/train']").uncheck()
     wait_until(lambda: rows.count() == len(d["data"]) - 1, timeout=10, message="run removed")
@@ -816,7 +816,361 @@ def make_screenshots(out_dir):
     print("wrote", ", ".join(sorted(os.listdir(out_dir))))
 
 
+
+
+
+# ---------------------------------------------------------------------------------------------
+# Confusion matrix (single-label multi-class), ranking by AP, fitted heatmap scale, compare
+# additions (issues 9, 10, 12)
+
+BIG_CLASSES = 1000
+SMALL_NAMES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",
+               "truck", "bus", "tiger"]
+
+
+def write_multiclass_test_runs(logdir):
+    """{run: {step: Counts}}: 1,000 classes (3 steps), 12 named classes (train and validation,
+    3 steps each) and a multi-label run."""
+    from demo import fixtures
+
+    data = fixtures.write_multiclass_runs(logdir, runs=("big/validation",),
+                                          num_classes=BIG_CLASSES, steps=3, n=4000,
+                                          thresholds=11)
+    data.update(fixtures.write_multiclass_runs(
+        logdir, runs=("small/train", "small/validation"), num_classes=len(SMALL_NAMES), steps=3,
+        n=600, thresholds=21, class_names=SMALL_NAMES))
+    data["multilabel/validation"] = write_run(logdir, "multilabel/validation", 12, 2, seed=3,
+                                              thresholds=21)
+    summary.close_all()
+    return data
+
+
+@pytest.fixture(scope="module")
+def mc_server(tmp_path_factory):
+    require_chromium()
+    logdir = tmp_path_factory.mktemp("mc_logs")
+    data = write_multiclass_test_runs(str(logdir))
+    server = TensorBoardServer(str(logdir), *TB_FLAGS).start()
+    try:
+        server.wait_ready()
+        wait_until(lambda: len(server.get_json("/data/plugin/tb_metrics/tags")) == len(data),
+                   timeout=60, message="all runs listed")
+        yield {"data": data, "server": server}
+    finally:
+        server.stop()
+        summary.close_all()
+
+
+def open_confusion(pg, server, run):
+    frame = open_dashboard(pg, server)
+    frame.locator("[data-picker='run']").select_option(run)
+    frame.locator("[data-tab='confusion']").click()
+    return frame
+
+
+def cm_drawn(pg):
+    return int(plugin_frame(pg).evaluate(
+        "Number(document.querySelector(\"[data-view='confusion']\").dataset.drawn || 0)"))
+
+
+def cm_geometry(pg, num_classes):
+    """(left, top, cell) of the matrix inside the canvas, in CSS px (as the view lays it out)."""
+    rect = plugin_frame(pg).evaluate("""() => {
+        const r = document.querySelector('[data-cm-overlay]').getBoundingClientRect();
+        return [r.width, r.height]; }""")
+    names = (min(760, rect[0] - 130) / num_classes) >= 9
+    margin = 120 if names else 22
+    side = rect[1] - margin - 4
+    return margin, margin, side / num_classes
+
+
+def test_confusion_view_thousand_classes(page, mc_server):
+    d = mc_server["data"]["big/validation"]
+    frame = open_confusion(page, mc_server["server"], "big/validation")
+    wait_until(lambda: cm_drawn(page) > 0, timeout=30, message="matrix drawn")
+    c = d[2]
+    m = c.confusion_matrix
+    assert kpi(frame, "categorical_accuracy") == js_fixed(c.categorical_accuracy())
+    assert kpi(frame, "top_5") == js_fixed(c.top_k_accuracy(5))
+    assert kpi(frame, "samples") == js_count(c.n)
+    # the top confusion is the largest off-diagonal cell (ties: lower true, then predicted class)
+    off = m.copy()
+    np.fill_diagonal(off, -1)
+    flat = np.lexsort((np.arange(off.size), -off.ravel()))[0]
+    t, p = divmod(int(flat), BIG_CLASSES)
+    first = frame.locator("[data-top-confusions] li").first.text_content()
+    assert first.startswith(f"{c.label_names[t]} \u2192 {c.label_names[p]}") and str(m[t, p]) in first
+    # hover over the diagonal cell of class 500 (label order): its numbers, as text
+    x0, y0, cell = cm_geometry(page, BIG_CLASSES)
+    canvas = frame.locator("[data-cm-overlay]")
+    k = 500
+    pos = {"x": x0 + (k + 0.5) * cell, "y": y0 + (k + 0.5) * cell}
+    canvas.hover(position=pos)
+    tip = frame.locator(".tbm-tip").text_content()
+    assert tip.startswith(f"true {c.label_names[k]} \u2192 predicted {c.label_names[k]} (correct)")
+    assert f"step 2: {js_count(m[k, k])} samples" in tip
+    assert f"of true {c.label_names[k]} ({js_count(m[k].sum())})" in tip
+    # the matrix is painted at one pixel per cell: a non-empty cell is coloured, an empty one white
+    empty = np.argwhere(m == 0)[0]
+    pixel = """([x, y]) => [...document.querySelector('[data-cm-matrix]').getContext('2d')
+        .getImageData(x, y, 1, 1).data]"""
+    assert m[k, k] > 0 and plugin_frame(page).evaluate(pixel, [k, k])[:3] != [255, 255, 255]
+    assert plugin_frame(page).evaluate(pixel, [int(empty[1]), int(empty[0])]) == [255, 255, 255, 255]
+    # clicking selects the two classes: the explorer shows the true class selected
+    canvas.click(position=pos)
+    frame.locator("[data-tab='explorer']").click()
+    assert c.label_names[k] in frame.locator("[data-chart='pr'] + .tbm-legend").text_content()
+    frame.locator("[data-tab='confusion']").click()
+    # the step slider redraws another step's numbers
+    plugin_frame(page).evaluate("""() => {
+        const s = document.querySelector('[data-confusion-step]');
+        s.value = '0';
+        s.dispatchEvent(new Event('input', { bubbles: true })); }""")
+    c0 = d[0]
+    wait_until(lambda: kpi(frame, "categorical_accuracy") == js_fixed(c0.categorical_accuracy()),
+               timeout=20, message="step 0 drawn")
+    assert "step 0" in frame.locator("[data-cm-step]").text_content()
+
+
+def test_confusion_view_diff_cluster_and_multilabel(page, mc_server):
+    data = mc_server["data"]
+    frame = open_confusion(page, mc_server["server"], "small/validation")
+    wait_until(lambda: cm_drawn(page) > 0, timeout=30, message="matrix drawn")
+    c2, c0 = data["small/validation"][2], data["small/validation"][0]
+    frame.locator("[data-against]").select_option("step:0")
+    sub = frame.locator("[data-kpi='categorical_accuracy'] .s")
+    wait_until(lambda: "vs step 0" in sub.text_content(), timeout=20, message="difference drawn")
+    delta = round((c2.categorical_accuracy() - c0.categorical_accuracy()) * 1000) / 10
+    assert sub.text_content() == (f"vs step 0: {js_fixed(c0.categorical_accuracy())} "
+                                  f"({'+' if delta > 0 else chr(0x2212)}{abs(delta):.1f} pp)")
+    assert "difference in samples" in frame.locator("[data-view='confusion'] .tbm-scale").text_content()
+    # hover a cell: both steps' counts
+    x0, y0, cell = cm_geometry(page, len(SMALL_NAMES))
+    t, p = 3, 5
+    frame.locator("[data-cm-overlay]").hover(position={"x": x0 + (p + 0.5) * cell,
+                                                        "y": y0 + (t + 0.5) * cell})
+    tip = frame.locator(".tbm-tip").text_content()
+    assert f"step 2: {c2.confusion_matrix[t, p]} samples" in tip
+    assert f"step 0: {c0.confusion_matrix[t, p]} (" in tip
+    # another run at the same step
+    frame.locator("[data-against]").select_option("run:small/train")
+    wait_until(lambda: "vs small/train step 2" in sub.text_content(), timeout=20, message="run diff")
+    # clustered order and row normalisation redraw
+    before = cm_drawn(page)
+    frame.get_by_role("button", name="Clustered").click()
+    frame.get_by_role("button", name="Rows (recall)").click()
+    wait_until(lambda: cm_drawn(page) >= before + 2, timeout=10, message="redrawn")
+    assert frame.get_by_role("button", name="Clustered").get_attribute("aria-pressed") == "true"
+    # a top confusion selects both classes
+    item = frame.locator("[data-top-confusions] button").first
+    pair = [int(v) for v in item.get_attribute("data-pair").split(",")]
+    item.click()
+    assert "sel" in item.get_attribute("class") or \
+        "sel" in frame.locator("[data-top-confusions] button").first.get_attribute("class")
+    frame.locator("[data-tab='explorer']").click()
+    assert SMALL_NAMES[pair[0]] in frame.locator("[data-chart='pr'] + .tbm-legend").text_content()
+    # multi-label: says why there is no matrix, and how to get one
+    frame.locator("[data-picker='run']").select_option("multilabel/validation")
+    frame.locator("[data-tab='confusion']").click()
+    reason = frame.locator("[data-reason='confusion']")
+    reason.wait_for(state="visible", timeout=20000)
+    assert "multiclass=True" in reason.text_content() and "class ids" in reason.text_content()
+    assert frame.locator(".tbm-cm").is_hidden()
+    assert frame.locator(".tbm-threshold").first.is_hidden()  # argmax: no threshold
+
+
+def test_compare_view_keras_accuracy_baselines_and_ranking(page, data_and_servers):
+    d = data_and_servers
+    frame = open_dashboard(page, d["server"])
+    wait_step(frame, max(d["data"]["exp/validation"]))  # a live test may have added a step
+    frame.locator("[data-tab='compare']").click()
+    rows = frame.locator(".tbm-summary tbody tr")
+    rows.nth(len(d["data"]) - 1).wait_for()
+    for run, steps in d["data"].items():
+        c = steps[max(steps)]
+        texts = frame.locator(".tbm-summary tbody tr", has_text=run).first.locator("td").all_text_contents()
+        assert texts[7:10] == [js_fixed(c.categorical_accuracy()),
+                               js_fixed(c.average_precision("macro")), js_count(c.nan.sum())]
+    head = frame.locator("[data-view='compare'] h3", has_text="Keras `accuracy`")
+    assert head.count() == 1
+    assert frame.locator("[data-view='compare'] h3", has_text="predict nothing").count() == 2
+    assert frame.locator("[data-view='compare'] h3", has_text="Macro ROC-AUC").count() == 1
+    # the tooltip of binary accuracy names the all-negative baseline of each run
+    frame.locator("[data-chart='binary_accuracy'] .u-over").hover(position={"x": 5, "y": 40})
+    tip = frame.locator(".tbm-tip").text_content()
+    step = int(tip.splitlines()[0].rsplit(" ", 1)[1])
+    c = d["data"]["exp/validation"][step]
+    assert f"exp/validation: {js_fixed(c.binary_accuracy()[c.threshold_index(0.5)])}" in tip
+    assert f"predicting nothing: {js_fixed(c.all_negative_accuracy())}" in tip
+    # full run names, never cut
+    cell = frame.locator(".tbm-summary tbody tr td.l", has_text="zz<b").first
+    assert plugin_frame(page).evaluate(
+        "(el) => el.scrollWidth <= el.clientWidth", cell.element_handle())
+
+
+def test_labels_view_ap_best_thresholds_and_fitted_scale(page, data_and_servers):
+    d = data_and_servers
+    frame = open_dashboard(page, d["server"])
+    counts = d["data"]["exp/validation"]
+    latest = max(counts)  # a live test may have added a step
+    wait_step(frame, latest)
+    c = counts[latest]
+    frame.locator("[data-tab='labels']").click()
+    legend = frame.locator("[data-legend='heat']")
+    assert legend.text_content() == "F10.001.00"
+    frame.get_by_role("button", name="Fitted").click()
+    ti = c.threshold_index(0.5)
+    f1 = np.concatenate([counts[s].f1(zero_division=np.nan)[:, ti] for s in sorted(counts)])
+    want = f"F1{js_fixed(np.nanmin(f1), 2)}{js_fixed(np.nanmax(f1), 2)}"
+    wait_until(lambda: legend.text_content() == want, timeout=10, message="fitted legend")
+    # at each label's best: the slider hides, each label's threshold is shown
+    frame.get_by_role("button", name="At each label's best").click()
+    assert frame.locator(".tbm-threshold").first.is_hidden()
+    best = c.to_best_thresholds()
+    order = np.argsort(np.where(np.isnan(best.scores), np.inf, best.scores), kind="stable")
+    canvas = frame.locator(".tbm-rank canvas")
+    wait_until(lambda: "best threshold" in frame.locator("[data-view='labels'] h3").first.text_content(),
+               timeout=10, message="best mode")
+    canvas.hover(position={"x": 100, "y": 34 + 9})
+    tip = frame.locator(".tbm-tip").text_content()
+    l0 = order[0]
+    assert tip.startswith(c.label_names[l0])
+    assert f"F1 {js_fixed(best.scores[l0])} at its best t = {js_threshold(best.thresholds[l0])}" in tip
+    # ranked by average precision (threshold-free): the worst AP label first
+    frame.get_by_role("button", name="AP", exact=True).click()
+    ap = c.average_precision(average=None)
+    worst = c.label_names[np.argsort(np.where(np.isnan(ap), np.inf, ap), kind="stable")[0]]
+    chip = frame.locator(".tbm-chip").first
+    wait_until(lambda: chip.text_content().startswith(worst), timeout=10, message="AP ranking")
+    assert "Labels ranked by AP" == frame.locator("[data-view='labels'] h3").first.text_content()
+    summary_text = frame.locator("[data-summary='labels']").text_content()
+    assert f"mean AP (macro) {js_fixed(np.nanmean(ap))}" in summary_text
+
+
+def make_confusion_screenshots(out_dir):
+    """confusion.png (12 classes, clustered, a cell hovered) and confusion_1000.png."""
+    from playwright.sync_api import sync_playwright
+
+    from demo import fixtures
+
+    os.makedirs(out_dir, exist_ok=True)
+    logdir = tempfile.mkdtemp(prefix="tbm-shots-cm-")
+    try:
+        fixtures.write_multiclass_runs(logdir, runs=("softmax/train", "softmax/validation"),
+                                       num_classes=len(SMALL_NAMES), steps=6, n=1500,
+                                       class_names=SMALL_NAMES)
+        fixtures.write_multiclass_runs(logdir, runs=("imagenet_like/validation",),
+                                       num_classes=BIG_CLASSES, steps=3, n=20000, thresholds=11)
+        summary.close_all()
+        with TensorBoardServer(logdir, *TB_FLAGS) as server, sync_playwright() as p:
+            wait_until(lambda: len(server.get_json("/data/plugin/tb_metrics/tags")) == 3, timeout=60)
+            b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            ctx = b.new_context(viewport={"width": 1400, "height": 1180}, device_scale_factor=1)
+            ctx.add_init_script("try { localStorage.setItem('tbm.pollMs', 'off'); } catch (e) {}")
+            pg = ctx.new_page()
+            frame = open_confusion(pg, server, "softmax/validation")
+            wait_until(lambda: cm_drawn(pg) > 0, timeout=30)
+            frame.get_by_role("button", name="Clustered").click()
+            frame.locator("[data-confusion-step]").fill("3")
+            time.sleep(1.0)
+            x0, y0, cell = cm_geometry(pg, len(SMALL_NAMES))
+            frame.locator("[data-top-confusions] button").first.click()
+            pair = [int(v) for v in frame.locator("[data-top-confusions] button").first
+                    .get_attribute("data-pair").split(",")]
+            frame.locator("[data-cm-overlay]").hover(position={"x": x0 + 2.5 * cell,
+                                                                 "y": y0 + 3.5 * cell})
+            pg.screenshot(path=os.path.join(out_dir, "confusion.png"))
+            frame.locator("[data-picker='run']").select_option("imagenet_like/validation")
+            frame.locator("[data-tab='confusion']").click()
+            time.sleep(2.0)
+            frame.get_by_role("button", name="Rows (recall)").click()
+            frame.locator("[data-offdiag]").check()
+            time.sleep(0.5)
+            pg.mouse.move(0, 0)
+            pg.screenshot(path=os.path.join(out_dir, "confusion_1000.png"))
+            b.close()
+            assert pair
+    finally:
+        summary.close_all()
+        shutil.rmtree(logdir, ignore_errors=True)
+    print("wrote confusion.png, confusion_1000.png")
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="Screenshots of the dashboard for the README.")
     parser.add_argument("--screenshots", default=os.path.join(ROOT, "docs", "screenshots"))
-    make_screenshots(parser.parse_args().screenshots)
+    parser.add_argument("--only", choices=["all", "confusion"], default="all")
+    out = parser.parse_args()
+    if out.only == "all":
+        make_screenshots(out.screenshots)
+    make_confusion_screenshots(out.screenshots)
+
+
+def test_heatmap_reloads_only_when_its_run_advances(page, data_and_servers):
+    """Issue 9: a new step of another run does not re-download the selected run's heatmap."""
+    d = data_and_servers
+
+    def fetched(route):  # resource timing sees every fetch of the plugin frame
+        return plugin_frame(page).evaluate(
+            "(r) => performance.getEntriesByType('resource')"
+            ".filter((e) => e.name.includes('/tb_metrics/' + r)).length", route)
+
+    frame = open_dashboard(page, d["server"])
+    plugin_frame(page).evaluate("performance.setResourceTimingBufferSize(100000)")
+    frame.locator("[data-tab='labels']").click()
+    wait_until(lambda: fetched("heatmap?") >= 1, timeout=20, message="heatmap loaded")
+    time.sleep(1.0)
+    before = fetched("heatmap?")
+    names = d["data"]["exp/validation"][0].label_names
+    other = "exp/train"
+    step = max(d["data"][other]) + 1
+    c = synth_counts(77, 12, step, step + 1, thresholds=21, names=names)
+    summary.write_counts(os.path.join(d["logdir"], other), TAG, c, step, wall_time=1.7e9 + 5000)
+    d["data"][other][step] = c
+    server = d["server"]
+    wait_until(lambda: server.get_json("/data/plugin/tb_metrics/tags")[other][TAG]["max_step"] == step,
+               timeout=30, message="new step of the other run listed")
+    polls = fetched("tags")
+    wait_until(lambda: fetched("tags") >= polls + 3, timeout=20, message="the page polled")
+    assert fetched("heatmap?") == before
+    # a new step of the selected run does reload it
+    run = "exp/validation"
+    step = max(d["data"][run]) + 1
+    c = synth_counts(78, 12, step, step + 1, thresholds=21, names=names)
+    summary.write_counts(os.path.join(d["logdir"], run), TAG, c, step, wall_time=1.7e9 + 6000)
+    d["data"][run][step] = c
+    wait_until(lambda: fetched("heatmap?") > before, timeout=30, message="heatmap reloaded")
+    wait_step(frame, step, timeout=30000)
+
+
+def test_compare_view_with_thirteen_runs_says_how_many_it_draws(page, tmp_path):
+    """Issue 9: with 13 runs the comparison draws the first 8 and says so; names stay whole."""
+    require_chromium()
+    runs = [f"sweep/lr_{i:02d}_a_rather_long_experiment_name_{i}/validation" for i in range(13)]
+    for i, run in enumerate(runs):
+        write_run(str(tmp_path), run, 3, 2, seed=40 + i, thresholds=11, n=100)
+    summary.close_all()
+    with TensorBoardServer(str(tmp_path), *TB_FLAGS) as server:
+        wait_until(lambda: len(server.get_json("/data/plugin/tb_metrics/tags")) == 13, timeout=60)
+        frame = open_dashboard(page, server)
+        frame.locator("[data-tab='compare']").click()
+        rows = frame.locator(".tbm-summary tbody tr")
+        rows.nth(7).wait_for()
+        assert rows.count() == 8
+        note = frame.locator("[data-view='compare'] .tbm-runs + .tbm-small").text_content()
+        assert "Showing 8 of 13 runs (the first 8 by default; tick the others to add them)." in note
+        assert frame.locator(".tbm-runs input").count() == 13
+        # ticking a ninth run draws it, and the note follows
+        frame.locator(f".tbm-runs input[data-run='{runs[12]}']").check()
+        wait_until(lambda: rows.count() == 9, timeout=10, message="ninth run drawn")
+        wait_until(lambda: "Showing 9 of 13 runs" in frame.locator(
+            "[data-view='compare'] .tbm-runs + .tbm-small").text_content(), timeout=10,
+            message="note updated")
+        try:
+            shown = [plugin_frame(page).evaluate(
+                "(el) => [el.textContent.trim(), el.scrollWidth <= el.clientWidth]",
+                cell.element_handle()) for cell in frame.locator(".tbm-summary tbody td.l").all()]
+            assert [name for name, _ in shown] == runs[:8] + [runs[12]]  # whole names
+            assert all(fits for _, fits in shown), shown  # nothing cut off
+        finally:
+            page.goto("about:blank")  # stop polling before the server goes

@@ -135,6 +135,7 @@ class Board:
     """A multiplexer, its data provider (spied), the plugin and a WSGI test client."""
 
     def __init__(self, logdir, hints=None, path_prefix=""):
+        self.logdir = logdir
         hints = dict(hints or {})
         guidance = dict(data_ingester.DEFAULT_TENSOR_SIZE_GUIDANCE, **hints)
         self.mux = plugin_event_multiplexer.EventMultiplexer(
@@ -641,3 +642,203 @@ def test_distribution_pooled_and_label(board, logdir):
     assert sum(got["pooled"]["cells"]) == c.observed.sum() - c.nan.sum()
     no_label = _impl(board, "distribution", run="exp/validation", tag=TAG)
     assert no_label["label"] is None and no_label["pooled"] == got["pooled"]
+
+
+# Confusion matrix, ranking values and comparison extras (issues 9, 10, 12)
+
+MC_CLASSES = 9
+MC_N = 300
+
+
+@pytest.fixture(scope="module")
+def mc_board(tmp_path_factory):
+    """Single-label runs (class ids + softmax) beside a multi-label run and a run whose classes
+    have other names."""
+    from demo import fixtures
+
+    root = tmp_path_factory.mktemp("mc_logs")
+    written = fixtures.write_multiclass_runs(str(root), num_classes=MC_CLASSES, steps=3,
+                                             n=MC_N, thresholds=11)
+    other = fixtures.write_multiclass_runs(str(root), runs=("renamed",), num_classes=MC_CLASSES,
+                                           steps=1, n=50, thresholds=11,
+                                           class_names=[f"x{i}" for i in range(MC_CLASSES)])
+    for step in range(2):
+        summary.write_counts(root / "multilabel", TAG, make_counts(step), step, wall_time=5.0)
+    summary.close_all()
+    return Board(root, hints={"tb_metrics": 0}), written, other
+
+
+def test_confusion_equals_sklearn_and_counts(mc_board):
+    from sklearn.metrics import accuracy_score, confusion_matrix, top_k_accuracy_score
+
+    from demo import fixtures
+
+    b, written, _ = mc_board
+    for i, run in enumerate(("mc/train", "mc/validation")):
+        for step, c in written[run].items():
+            got = _impl(b, "confusion", run=run, tag=TAG, step=step)
+            y, scores = fixtures.multiclass_scores(step, MC_CLASSES, MC_N, seed=[0, i])
+            want = confusion_matrix(y, scores.argmax(axis=1), labels=range(MC_CLASSES))
+            assert got["multiclass"] is True and got["reason"] is None
+            assert got["classes"] == c.label_names and got["n"] == MC_N and got["step"] == step
+            assert got["matrix"] == want.ravel().tolist()
+            assert got["categorical_accuracy"] == c.categorical_accuracy()
+            assert got["categorical_accuracy"] == pytest.approx(
+                accuracy_score(y, scores.argmax(axis=1)), abs=1e-12)
+            assert got["top_k_accuracy"] == [c.top_k_accuracy(k) for k in range(1, 6)]
+            for k in (2, 3, 5):  # float32 softmax: no ties, so sklearn's tie rule never matters
+                assert got["top_k_accuracy"][k - 1] == pytest.approx(
+                    top_k_accuracy_score(y, scores, k=k, labels=range(MC_CLASSES)), abs=1e-12)
+            assert got["against"] is None
+    latest = _impl(b, "confusion", run="mc/validation", tag=TAG)
+    assert latest["step"] == 2 and latest["run"] == "mc/validation"
+
+
+def test_confusion_against_step_and_run(mc_board):
+    b, written, _ = mc_board
+    got = _impl(b, "confusion", run="mc/validation", tag=TAG, step=2, against_step=0)
+    a = got["against"]
+    assert a["step"] == 0 and a["run"] == "mc/validation"
+    assert a["matrix"] == written["mc/validation"][0].confusion_matrix.ravel().tolist()
+    assert a["categorical_accuracy"] == written["mc/validation"][0].categorical_accuracy()
+    got = _impl(b, "confusion", run="mc/validation", tag=TAG, against_run="mc/train")
+    assert got["step"] == 2 and got["against"]["run"] == "mc/train"
+    assert got["against"]["step"] == 2
+    assert got["against"]["matrix"] == written["mc/train"][2].confusion_matrix.ravel().tolist()
+    got = _impl(b, "confusion", run="mc/validation", tag=TAG, against_run="mc/train",
+                against_step=1)
+    assert got["against"]["matrix"] == written["mc/train"][1].confusion_matrix.ravel().tolist()
+    # routes: gzip JSON equal to the _impl
+    status, body = b.json(f"{P}/confusion?run=mc/validation&tag={TAG}&step=1&against_step=2")
+    assert status == 200 and body["against"]["step"] == 2 and body["step"] == 1
+
+
+def test_confusion_multilabel_says_why(mc_board):
+    b, _, _ = mc_board
+    got = _impl(b, "confusion", run="multilabel", tag=TAG)
+    assert got["multiclass"] is False and got["matrix"] is None and got["top_k_accuracy"] is None
+    assert "multiclass=True" in got["reason"] and "class ids" in got["reason"]
+    assert got["classes"] == LABELS and got["step"] == 1
+
+
+@pytest.mark.parametrize("query,code,needle", [
+    ("confusion?run=mc/validation", 400, "tag"),
+    ("confusion?run=mc/validation&tag=threshold_counts&step=x", 400, "step"),
+    ("confusion?run=mc/validation&tag=threshold_counts&against_step=1.5", 400, "step"),
+    ("confusion?run=mc/validation&tag=threshold_counts&against_run=", 400, "against_run"),
+    ("confusion?run=mc/validation&tag=threshold_counts&against_run=renamed", 400, "same classes"),
+    ("confusion?run=mc/validation&tag=threshold_counts&against_run=multilabel", 400, "classes"),
+    ("confusion?run=nope&tag=threshold_counts", 404, "nope"),
+    ("confusion?run=mc/validation&tag=nope", 404, "nope"),
+    ("confusion?run=mc/validation&tag=threshold_counts&step=7", 404, "Step 7"),
+    ("confusion?run=mc/validation&tag=threshold_counts&against_step=7", 404, "Step 7"),
+    ("confusion?run=mc/validation&tag=threshold_counts&against_run=nope", 404, "nope"),
+    ("heatmap?run=mc/validation&tag=threshold_counts&value=accuracy", 400, "value"),
+    ("heatmap?run=mc/validation&tag=threshold_counts&threshold=best&metric=f1&beta=2", 400,
+     "beta"),
+    ("heatmap?run=mc/validation&tag=threshold_counts&threshold=best"
+     "&metric=recall_at_precision&precision=1.5", 400, "precision"),
+    ("heatmap?run=mc/validation&tag=threshold_counts&threshold=best&metric=cost&cost_fp=x",
+     400, "cost_fp"),
+])
+def test_confusion_and_heatmap_bad_requests(mc_board, query, code, needle):
+    status, got = mc_board[0].json(f"{P}/{query}")
+    assert status == code and needle in got["error"], got
+
+
+def test_heatmap_ranks_by_ap_roc_and_objective(mc_board):
+    b, written, _ = mc_board
+    steps = written["mc/validation"]
+    for value, method in (("average_precision", "average_precision"), ("roc_auc", "roc_auc")):
+        heat = _impl(b, "heatmap", run="mc/validation", tag=TAG, value=value)
+        assert heat["value"] == value and heat["threshold"] is None
+        want = [getattr(steps[s], method)(average=None) for s in range(3)]
+        np.testing.assert_array_equal(np.array(heat["values"], dtype=float),
+                                      np.concatenate(want))
+    params = (("precision", 0.6),)
+    heat = _impl(b, "heatmap", run="mc/validation", tag=TAG, threshold="best",
+                 metric="recall_at_precision", params=params)
+    assert heat["params"] == {"precision": 0.6} and heat["metric"] == "recall_at_precision"
+    for s in range(3):
+        c = steps[s]
+        want_t = c.best_thresholds("recall_at_precision", precision=0.6)
+        got_t = np.array(heat["best_thresholds"][s * MC_CLASSES:(s + 1) * MC_CLASSES], dtype=float)
+        np.testing.assert_array_equal(got_t, want_t.astype(np.float64))
+        idx = c.best_threshold_indices("recall_at_precision", precision=0.6)
+        f1 = c.f1(zero_division=np.nan)
+        want_v = [f1[l, i] if i >= 0 else np.nan for l, i in enumerate(idx)]
+        got_v = np.array(heat["values"][s * MC_CLASSES:(s + 1) * MC_CLASSES], dtype=float)
+        np.testing.assert_array_equal(got_v, want_v)
+    # the f1 objective matches the older rule (each label's best F1)
+    heat = _impl(b, "heatmap", run="mc/validation", tag=TAG, threshold="best")
+    assert heat["values"][:MC_CLASSES] == serialize.heatmap_row(steps[0], None)
+    # through the route: the parameters arrive as query values
+    status, got = b.json(f"{P}/heatmap?run=mc/validation&tag={TAG}&threshold=best"
+                         "&metric=cost&cost_fp=1&cost_fn=4")
+    assert status == 200 and got["params"] == {"cost_fp": 1.0, "cost_fn": 4.0}
+    np.testing.assert_array_equal(
+        np.array(got["best_thresholds"][-MC_CLASSES:], dtype=float),
+        steps[2].best_thresholds("cost", cost_fp=1, cost_fn=4).astype(np.float64))
+
+
+def test_series_extras_equal_counts(mc_board, board, logdir):
+    from tb_metrics_plugin import serialize_views
+
+    b, written, _ = mc_board
+    series = _impl(b, "series", runs=["mc/validation", "multilabel"], tag=TAG, threshold=0.5)
+    for step, c in written["mc/validation"].items():
+        d = series["mc/validation"]
+        assert d["categorical_accuracy"][step] == c.categorical_accuracy()
+        assert d["macro_average_precision"][step] == c.average_precision("macro")
+        assert d["micro_average_precision"][step] == c.average_precision("micro")
+        assert d["macro_roc_auc"][step] == c.roc_auc("macro")
+        assert d["micro_roc_auc"][step] == c.roc_auc("micro")
+        assert d["all_negative_accuracy"][step] == c.all_negative_accuracy()
+        assert d["all_negative_exact_match"][step] == c.all_negative_exact_match()
+        assert d["nan_scores"][step] == 0
+    # NaN scores reach the compare view (the fixture puts one NaN in label 0 of each step)
+    val = _impl(board, "series", runs=["exp/validation"], tag=TAG, threshold=0.5)["exp/validation"]
+    for i, step in enumerate(val["steps"]):
+        c = logdir[1][("exp/validation", TAG)][step]
+        assert val["nan_scores"][i] == int(c.nan.sum()) == 1
+        assert {k: val[k][i] for k in serialize_views.SERIES_EXTRA_KEYS} == \
+            json.loads(serialize.dumps(serialize_views.series_extras(c)))
+
+
+def test_fuzz_confusion_and_heatmap_no_5xx(mc_board):
+    from urllib.parse import urlencode
+
+    b = mc_board[0]
+    values = {
+        "run": ["mc/train", "mc/validation", "multilabel", "renamed", "nope", ""],
+        "tag": [TAG, "", "nope"],
+        "step": ["0", "2", "-1", "x", ""], "against_step": ["0", "1", "9", "1.5", ""],
+        "against_run": ["mc/train", "multilabel", "renamed", "", "nope"],
+        "value": ["f1", "roc_auc", "average_precision", "auc", ""],
+        "threshold": ["best", "0.5", "2"], "metric": ["f1", "cost", "fbeta", "x"],
+        "beta": ["2", "0", "-1", "nan"], "precision": ["0.5", "2"], "cost_fn": ["3", "-1"],
+    }
+    rng = random.Random(7)
+    seen = set()
+    for _ in range(150):
+        params = [(k, rng.choice(v)) for k, v in values.items() if rng.random() < 0.4]
+        query = f"{rng.choice(['confusion', 'heatmap'])}?{urlencode(params)}"
+        resp, body = b.get(f"{P}/{query}")
+        seen.add(resp.status_code)
+        assert resp.status_code in (200, 400, 404), (query, body[:200])
+        assert json.loads(body) is not None
+    assert {200, 400, 404} <= seen
+
+
+
+def test_read_budget_counts_the_confusion_matrix(mc_board, monkeypatch):
+    """A multi-class step's tensor holds its C x C matrix: reads of every step are sized by it."""
+    b, written, _ = mc_board
+    c = written["mc/validation"][0]
+    values = metadata.tensor_length(MC_CLASSES, 11, 2, c.top_k_hits.size, True)
+    assert values > MC_CLASSES ** 2 and values == metadata.counts_to_tensor(c).size
+    monkeypatch.setattr(plugin, "READ_BUDGET_BYTES", 8 * values * 2)
+    fresh = Board(b.logdir, hints={"tb_metrics": 0})
+    heat = _impl(fresh, "heatmap", run="mc/validation", tag=TAG, value="roc_auc")
+    assert len(heat["steps"]) == 2 and heat["steps"][-1] == 2
+    assert any("2 evenly sampled steps" in w for w in heat["warnings"])

@@ -1,20 +1,28 @@
-// View 3, micro / macro comparison: micro, macro and weighted F1 and binary vs exact-match
-// accuracy across steps, for several runs at once (train dashed, validation solid), at the slider
-// threshold or at each metric's best threshold (route `series`).
+// View 3, micro / macro comparison: micro, macro and weighted F1, binary and exact-match
+// accuracy (with their all-negative baselines, dotted), Keras' `accuracy` (argmax), macro / micro
+// AP and ROC-AUC across steps, for several runs at once (train dashed, validation solid), at the
+// slider threshold or at each metric's best threshold (route `series`).
 
 import { h, segmented } from "../dom.js";
 import { RUN_COLORS } from "../style.js";
 import { LineChart } from "./chart.js";
-import { splitRun } from "../state.js";
-import { fmtMetric, fmtThreshold } from "../format.js";
+import { splitRun, MAX_COMPARE_RUNS } from "../state.js";
+import { fmtMetric, fmtThreshold, fmtCount } from "../format.js";
 
 export const METRICS = [
   { key: "micro_f1", title: "Micro F1", group: "f1" },
   { key: "macro_f1", title: "Macro F1", group: "f1" },
   { key: "weighted_f1", title: "Weighted F1", group: "f1" },
-  { key: "binary_accuracy", title: "Binary accuracy", group: "acc" },
-  { key: "exact_match_accuracy", title: "Exact-match accuracy", group: "acc" },
+  { key: "binary_accuracy", title: "Binary accuracy", group: "acc", baseline: "all_negative_accuracy" },
+  { key: "exact_match_accuracy", title: "Exact-match accuracy", group: "acc", baseline: "all_negative_exact_match" },
+  { key: "categorical_accuracy", title: "Keras `accuracy` (argmax)", group: "acc", free: true,
+    help: "What Keras logs as `accuracy` for an output with more than one column: the top-scoring label is argmax(y_true). No threshold." },
+  { key: "macro_average_precision", title: "Macro AP", group: "rank", free: true },
+  { key: "micro_average_precision", title: "Micro AP", group: "rank", free: true },
+  { key: "macro_roc_auc", title: "Macro ROC-AUC", group: "rank", free: true },
+  { key: "micro_roc_auc", title: "Micro ROC-AUC", group: "rank", free: true },
 ];
+const BASELINE_DASH = [2, 3];
 
 /** Colour per run group (run1/train and run1/validation share one), dash for training runs. */
 export function runStyles(runs) {
@@ -49,7 +57,9 @@ export class CompareView {
     const cards = METRICS.map((mt) => {
       const box = h("div", { class: "tbm-chart", dataset: { chart: mt.key } });
       this.boxes[mt.key] = box;
-      return h("div", { class: "tbm-card" }, h("h3", null, mt.title), box);
+      return h("div", { class: "tbm-card", title: mt.help || null }, h("h3", null, mt.title,
+        mt.free ? h("span", { class: "tbm-muted tbm-small" }, " \u00b7 no threshold") : null,
+        mt.baseline ? h("span", { class: "tbm-muted tbm-small" }, " \u00b7 dotted: predict nothing") : null), box);
     });
     this.summaryBody = h("tbody");
     const th = (t, title) => h("th", { title: title || null }, t);
@@ -57,7 +67,9 @@ export class CompareView {
       h("table", { class: "tbm-summary" },
         h("thead", null, h("tr", null, th("Run"), th("Step"), th("Micro", "Micro F1"),
           th("Macro", "Macro F1"), th("Gap", "Micro minus macro F1: large when rare labels do badly"),
-          th("Binary", "Binary accuracy"), th("Exact", "Exact-match accuracy"))),
+          th("Binary", "Binary accuracy"), th("Exact", "Exact-match accuracy"),
+          th("Keras acc", "Keras `accuracy` (argmax)"), th("AP", "Macro average precision"),
+          th("NaN", "NaN scores at this step (never counted positive)"))),
         this.summaryBody)));
     this.el = h("section", { class: "tbm-view", dataset: { view: "compare" } },
       h("div", { class: "tbm-card", style: { marginBottom: "12px" } },
@@ -70,6 +82,8 @@ export class CompareView {
 
   /** The run checkboxes: all runs with the tag, `selected` checked. */
   setRuns(allRuns, selected) {
+    this.allRuns = allRuns;
+    this.selectedRuns = selected;
     const styles = runStyles(allRuns);
     this.styles = styles;
     const items = allRuns.map((r) => {
@@ -108,7 +122,7 @@ export class CompareView {
     for (const r of present) for (const s of series[r].steps) stepSet.add(s);
     const steps = [...stepSet].sort((a, b) => a - b);
     const pos = new Map(steps.map((s, i) => [s, i]));
-    const ranges = { f1: [1, 0], acc: [1, 0] };
+    const ranges = { f1: [1, 0], acc: [1, 0], rank: [1, 0] };
     const columns = {};
     for (const mt of METRICS) {
       columns[mt.key] = present.map((r) => {
@@ -125,6 +139,14 @@ export class CompareView {
         });
         return col;
       });
+      if (mt.baseline) {
+        for (const r of present) {
+          const col = new Array(steps.length).fill(null);
+          const d = series[r];
+          d.steps.forEach((s, i) => { col[pos.get(s)] = d[mt.baseline] ? d[mt.baseline][i] : null; });
+          columns[mt.key].push(col);
+        }
+      }
     }
     const yr = {};
     for (const [g, [lo, hi]] of Object.entries(ranges)) {
@@ -144,7 +166,9 @@ export class CompareView {
           height: 200,
           xLabel: "step",
           yRange: mt.group === "f1" ? () => this.yRanges.f1 : null,
-          series: present.map((r) => ({ label: r, color: styles[r].color, dash: styles[r].dash, width: 2 })),
+          series: present.map((r) => ({ label: r, color: styles[r].color, dash: styles[r].dash, width: 2 }))
+            .concat(mt.baseline ? present.map((r) => ({ label: `${r}: predict nothing`, color: styles[r].color,
+              dash: BASELINE_DASH, width: 1 })) : []),
           tooltip: (idx) => this._tip(mt, idx),
         });
       }
@@ -159,6 +183,16 @@ export class CompareView {
         : `Every point at threshold t = ${fmtThreshold(t)} (snapped to each run's stored thresholds).`) +
         " Solid: validation, dashed: training. The three F1 charts share one y-axis."
       : "None of the selected runs has this tag.";
+    const all = this.allRuns || runs;
+    if (all.length > present.length) {
+      this.note.textContent += ` Showing ${present.length} of ${all.length} runs` +
+        (this.ctx.store.get().compareRuns === null && all.length > MAX_COMPARE_RUNS
+          ? ` (the first ${MAX_COMPARE_RUNS} by default; tick the others to add them).` : "; tick runs to add them.");
+    }
+    const nanRuns = present.filter((r) => (series[r].nan_scores || []).some((v) => v > 0));
+    if (nanRuns.length) {
+      this.note.textContent += ` NaN scores (never counted positive) in ${nanRuns.length} run${nanRuns.length > 1 ? "s" : ""}: see the NaN column.`;
+    }
   }
 
   _summary(series, runs, styles) {
@@ -166,7 +200,7 @@ export class CompareView {
       const d = series[r];
       let i = d.steps.length - 1;
       while (i > 0 && (d.micro_f1[i] === null || d.micro_f1[i] === undefined)) i--;
-      const v = (k) => (i >= 0 ? d[k][i] : null);
+      const v = (k) => (i >= 0 && d[k] ? d[k][i] : null);
       const gap = v("micro_f1") !== null && v("macro_f1") !== null ? v("micro_f1") - v("macro_f1") : null;
       const sw = h("span", { class: "tbm-swatch" + (styles[r].dash ? " dash" : "") });
       sw.style.borderTopColor = styles[r].color;
@@ -175,12 +209,18 @@ export class CompareView {
       return h("tr", { dataset: { run: r } }, h("td", { class: "l", title: r }, sw, " ", r),
         h("td", null, i >= 0 ? String(d.steps[i]) : "\u2014"),
         h("td", null, fmtMetric(v("micro_f1"))), h("td", null, fmtMetric(v("macro_f1"))), gapCell,
-        h("td", null, fmtMetric(v("binary_accuracy"))), h("td", null, fmtMetric(v("exact_match_accuracy"))));
+        h("td", null, fmtMetric(v("binary_accuracy"))), h("td", null, fmtMetric(v("exact_match_accuracy"))),
+        h("td", null, fmtMetric(v("categorical_accuracy"))), h("td", null, fmtMetric(v("macro_average_precision"))),
+        nanCell(v("nan_scores")));
     });
     this.summaryBody.replaceChildren(...rows);
   }
 
   _tip(mt, idx) {
+    return this._tipText(mt, idx);
+  }
+
+  _tipText(mt, idx) {
     if (!this.steps || idx >= this.steps.length) return null;
     const step = this.steps[idx];
     const lines = [`${mt.title}, step ${step}`];
@@ -195,7 +235,18 @@ export class CompareView {
         if (j >= 0 && th[j] !== null && th[j] !== undefined) extra = ` (t ${fmtThreshold(th[j])})`;
       }
       lines.push(`${r}: ${fmtMetric(v)}${extra}`);
+      if (mt.baseline) {
+        const j = this.data[r].steps.indexOf(step);
+        const b = j >= 0 && this.data[r][mt.baseline] ? this.data[r][mt.baseline][j] : null;
+        if (b !== null && b !== undefined) lines.push(`  predicting nothing: ${fmtMetric(b)}`);
+      }
     });
     return lines.join("\n");
   }
+}
+
+function nanCell(v) {
+  const td = h("td", null, v === null || v === undefined ? "\u2014" : fmtCount(v));
+  if (v > 0) td.className = "warn";
+  return td;
 }

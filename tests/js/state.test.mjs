@@ -102,3 +102,18 @@ test("nextSort toggles and picks a sensible first direction", () => {
   assert.deepEqual(nextSort(st, "support"), { sortKey: "support", sortDir: "desc" });
   assert.deepEqual(nextSort(st, "name"), { sortKey: "name", sortDir: "asc" });
 });
+
+test("runsToken: changes only when one of the involved runs advances", async () => {
+  const { runsToken, objectiveParams } = await import("../../frontend/state.js");
+  const a = runsToken(TAGS, ["run1/train"], "threshold_counts");
+  const moved = { ...TAGS, "run2/train": { threshold_counts: info(9) } };
+  assert.equal(runsToken(moved, ["run1/train"], "threshold_counts"), a);
+  const advanced = { ...TAGS, "run1/train": { threshold_counts: info(5) } };
+  assert.notEqual(runsToken(advanced, ["run1/train"], "threshold_counts"), a);
+  assert.notEqual(runsToken(moved, ["run1/train", "run2/train"], "threshold_counts"),
+    runsToken(TAGS, ["run1/train", "run2/train"], "threshold_counts"));
+  assert.equal(runsToken(TAGS, ["nope"], "threshold_counts"), "nope\u0000-");
+  assert.deepEqual(objectiveParams(initialState()), { metric: "f1" });
+  assert.deepEqual(objectiveParams(initialState({ objective: { metric: "recall_at_precision", params: { precision: 0.9 } } })),
+    { metric: "recall_at_precision", precision: 0.9 });
+});
