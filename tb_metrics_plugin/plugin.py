@@ -10,171 +10,44 @@ Status codes: 400 bad parameter, 404 unknown run / tag / step / file, 409 stored
 version cannot read (malformed summary, newer format) or any unexpected failure. No route
 answers 5xx: errors are ``{"error": reason}`` JSON.
 """
-import collections
 import gzip
 import importlib.resources
 import logging
-import math
 import os
 import re
 import threading
 
-from tensorboard import context as tb_context
 from tensorboard import errors
 from tensorboard import plugin_util
 from tensorboard.backend import http_util
-from tensorboard.data import provider
 from tensorboard.plugins import base_plugin
 from werkzeug import wrappers
 
 from tb_metrics_plugin import metadata
-from tb_metrics_plugin import metrics
 from tb_metrics_plugin import selection
 from tb_metrics_plugin import serialize
 from tb_metrics_plugin import serialize_explorer
 from tb_metrics_plugin import serialize_views
+from tb_metrics_plugin import plugin_reading
+from tb_metrics_plugin.plugin_params import PARSERS, RequestError, Snap, hashable
+from tb_metrics_plugin.plugin_reading import ALL_STEPS, DEFAULT_CACHE_MB, Cache
 
 logger = logging.getLogger(__name__)
 
 PLUGIN_NAME = metadata.PLUGIN_NAME
-# One read of many steps stays under this many bytes (at 8 bytes a value, so int32 tensors
-# use half): the Rust data server answers over gRPC, whose messages stop at 256 MiB.
-READ_BUDGET_BYTES = 192 << 20
-# `read_tensors(downsample=0)` returns nothing, so "every kept step" is asked as a huge number.
-ALL_STEPS = 2**31 - 1
-# Bytes of decoded reads and responses kept between requests (TB_METRICS_CACHE_MB=0 disables).
-DEFAULT_CACHE_MB = 128
 CONTENT_TYPES = {
     ".js": "text/javascript", ".mjs": "text/javascript", ".css": "text/css",
     ".html": "text/html", ".json": "application/json", ".map": "application/json",
     ".svg": "image/svg+xml", ".png": "image/png", ".txt": "text/plain",
 }
-_INT = re.compile(r"[+-]?[0-9]{1,19}\Z")
 _STATIC_MARKER = f"/data/plugin/{PLUGIN_NAME}/static/"
-
-
-class RequestError(Exception):
-    """An error answered as ``{"error": message}`` with HTTP status ``code`` (400, 404, 409)."""
-
-    def __init__(self, code, message):
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
-# -------------------------------------------------------------------------------------------
-# Parameters
-
-
-def _one(args, name, required=True):
-    values = args.getlist(name)
-    if not values:
-        if required:
-            raise RequestError(400, f"Missing required parameter '{name}'.")
-        return None
-    if len(values) > 1:
-        raise RequestError(400, f"Expected one '{name}' parameter; received {len(values)}.")
-    if required and not values[0]:
-        raise RequestError(400, f"Expected a non-empty '{name}' parameter.")
-    return values[0]
-
-
-def parse_step(value):
-    """``None`` (latest) or an int; 400 for anything else."""
-    if value is None:
-        return None
-    if not _INT.match(value) or not -(2**63) <= int(value) < 2**63:
-        raise RequestError(400, f"Expected an integer 'step'; received {value!r}.")
-    return int(value)
-
-
-def parse_threshold(value, default=0.5):
-    """A probability in [0, 1], or ``serialize.BEST``; 400 for anything else."""
-    if value is None:
-        return default
-    if value == serialize.BEST:
-        return serialize.BEST
-    try:
-        t = float(value)
-    except ValueError:
-        t = math.nan
-    if not (math.isfinite(t) and 0.0 <= t <= 1.0):
-        raise RequestError(
-            400, f"Expected 'threshold' to be a probability in [0, 1] or 'best'; received {value!r}.")
-    return t
-
-
-def parse_metric(value):
-    if value is None:
-        return "f1"
-    if value not in metrics.METRICS:
-        raise RequestError(400, f"Unknown metric {value!r}; expected one of {list(metrics.METRICS)}.")
-    return value
-
-
-# -------------------------------------------------------------------------------------------
-# Cache
-
-
-class _Cache:
-    """A thread-safe LRU of values with a byte budget; entries are dropped by scope on change."""
-
-    def __init__(self, max_bytes):
-        self._max = max_bytes
-        self._items = collections.OrderedDict()  # key -> (value, nbytes, scope)
-        self._size = 0
-        self._tokens = {}  # scope -> token last seen
-        self._lock = threading.Lock()
-
-    def get(self, key):
-        with self._lock:
-            item = self._items.get(key)
-            if item is None:
-                return None
-            self._items.move_to_end(key)
-            return item[0]
-
-    def put(self, key, value, nbytes, scope=None):
-        if nbytes > self._max:
-            return
-        with self._lock:
-            old = self._items.pop(key, None)
-            if old is not None:
-                self._size -= old[1]
-            self._items[key] = (value, nbytes, scope)
-            self._size += nbytes
-            while self._size > self._max:
-                _, (_, size, _) = self._items.popitem(last=False)
-                self._size -= size
-
-    def observe(self, scope, token):
-        """Drops the entries of ``scope`` when its token (max step, wall time...) changed."""
-        with self._lock:
-            if self._tokens.get(scope, token) != token:
-                for key in [k for k, v in self._items.items() if v[2] == scope]:
-                    self._size -= self._items.pop(key)[1]
-            self._tokens[scope] = token
-            if len(self._tokens) > 100000:
-                self._tokens.clear()
-
-
-class _Series:
-    """One (run, tag) as listed: its parsed metadata and a token that changes with new data."""
-
-    def __init__(self, experiment, run, tag, time_series, meta):
-        self.run, self.tag, self.meta = run, tag, meta
-        self.max_step = time_series.max_step
-        self.max_wall_time = time_series.max_wall_time
-        self.scope = (experiment, run, tag)
-        self.token = (time_series.max_step, time_series.max_wall_time,
-                      hash(time_series.plugin_content))
 
 
 # -------------------------------------------------------------------------------------------
 # The plugin
 
 
-class MetricsPlugin(base_plugin.TBPlugin):
+class MetricsPlugin(plugin_reading.Reader, base_plugin.TBPlugin):
     """Exact per-label confusion counts at many thresholds: threshold explorer, per-label F1,
     micro / macro comparison."""
 
@@ -191,7 +64,7 @@ class MetricsPlugin(base_plugin.TBPlugin):
             cache_mb = DEFAULT_CACHE_MB
         if not 0 <= cache_mb < 2**40:
             cache_mb = DEFAULT_CACHE_MB
-        self._cache = _Cache(int(max(cache_mb, 0) * 2**20))
+        self._cache = Cache(int(max(cache_mb, 0) * 2**20))
         self._meta_cache = {}
         self._static_root = None
         self._local = threading.local()  # per-request memo of listings, see _cached_response
@@ -204,7 +77,7 @@ class MetricsPlugin(base_plugin.TBPlugin):
                                             tab_name="Threshold Metrics")
 
     def get_plugin_apps(self):
-        apps = {f"/{name}": self._json_route(name, parse) for name, parse in _PARSERS.items()}
+        apps = {f"/{name}": self._json_route(name, parse) for name, parse in PARSERS.items()}
         apps["/static/*"] = self._static_route
         return apps
 
@@ -254,7 +127,7 @@ class MetricsPlugin(base_plugin.TBPlugin):
             series = self._list(ctx, experiment, runs, args["tag"])
             tokens = tuple(sorted((r, s.token) for r, s in series.items()))
             key = ("response", experiment, name, tuple(sorted(
-                (k, _hashable(v)) for k, v in args.items())), tokens)
+                (k, hashable(v)) for k, v in args.items())), tokens)
             hit = self._cache.get(key)
             if hit is not None:
                 return hit
@@ -381,7 +254,7 @@ class MetricsPlugin(base_plugin.TBPlugin):
         s = self._series(ctx, experiment, run, tag)
         steps, wall_times, values, best, warnings = [], [], [], [], []
         params = dict(params)
-        snap = _Snap(threshold if value == "f1" else serialize.BEST)
+        snap = Snap(threshold if value == "f1" else serialize.BEST)
         for step, wall_time, counts in self._decode_all(ctx, experiment, s, warnings):
             steps.append(step)
             wall_times.append(wall_time)
@@ -437,7 +310,7 @@ class MetricsPlugin(base_plugin.TBPlugin):
             out = {"steps": [], "wall_times": []}
             out.update({k: [] for k in serialize.SERIES_KEYS})
             out.update({k: [] for k in serialize_views.SERIES_EXTRA_KEYS})
-            snap = _Snap(threshold)
+            snap = Snap(threshold)
             try:
                 s = self._make_series(experiment, run, tag, ts)
             except RequestError as e:
@@ -486,300 +359,6 @@ class MetricsPlugin(base_plugin.TBPlugin):
             except (ImportError, TypeError):
                 return None
         return self._static_root
-
-    def _provider_list(self, ctx, experiment, runs=None, tags=None):
-        if self._provider is None:
-            return {}
-        memo = getattr(self._local, "memo", None)
-        key = (experiment, runs and tuple(runs), tags and tuple(tags))
-        if memo is not None and key in memo:
-            return memo[key]
-        rtf = None if runs is None and tags is None else provider.RunTagFilter(runs, tags)
-        result = self._provider.list_tensors(
-            ctx or tb_context.RequestContext(), experiment_id=experiment,
-            plugin_name=PLUGIN_NAME, run_tag_filter=rtf)
-        if memo is not None:
-            memo[key] = result
-        return result
-
-    def _parse_meta(self, content):
-        """Parsed metadata, or the reason it cannot be read (a str)."""
-        key = hash(content)
-        hit = self._meta_cache.get(key)
-        if hit is not None and hit[0] == content:
-            return hit[1]
-        try:
-            meta = metadata.parse_plugin_metadata(content)
-        except Exception as e:  # malformed: reported, never raised
-            meta = str(e) or type(e).__name__
-        if len(self._meta_cache) > 1024:
-            self._meta_cache.clear()
-        self._meta_cache[key] = (content, meta)
-        return meta
-
-    def _listing(self, ctx, experiment):
-        """(run, tag, time series, meta or None, reason) for every tag of ours."""
-        for run, tags in sorted(self._provider_list(ctx, experiment).items()):
-            for tag, ts in sorted(tags.items()):
-                meta = self._parse_meta(ts.plugin_content)
-                if isinstance(meta, str):
-                    yield run, tag, ts, None, meta
-                else:
-                    yield run, tag, ts, meta, None
-
-    def _make_series(self, experiment, run, tag, ts):
-        meta = self._parse_meta(ts.plugin_content)
-        if isinstance(meta, str):
-            raise RequestError(409, f"Cannot read tag {tag!r} of run {run!r}: {meta}")
-        s = _Series(experiment, run, tag, ts, meta)
-        self._cache.observe(s.scope, s.token)
-        return s
-
-    def _list(self, ctx, experiment, runs, tag):
-        """{run: _Series} for the listed runs that have ``tag`` (unreadable ones left out)."""
-        out = {}
-        for run, tags in self._provider_list(ctx, experiment, runs, [tag]).items():
-            if tag in tags:
-                try:
-                    out[run] = self._make_series(experiment, run, tag, tags[tag])
-                except RequestError:
-                    pass
-        return out
-
-    def _series(self, ctx, experiment, run, tag):
-        ts = self._provider_list(ctx, experiment, [run], [tag]).get(run, {}).get(tag)
-        if ts is None:
-            if run not in self._provider_list(ctx, experiment, [run], None):
-                raise RequestError(404, f"Unknown run {run!r} (no tb_metrics data in it).")
-            raise RequestError(404, f"Run {run!r} has no tb_metrics tag {tag!r}.")
-        return self._make_series(experiment, run, tag, ts)
-
-    def _read(self, ctx, experiment, s, downsample):
-        """[(step, wall_time, ndarray)] sorted by step, as the data provider returns them."""
-        key = ("read", s.scope, s.token, downsample)
-        hit = self._cache.get(key)
-        if hit is None:
-            try:
-                data = self._provider.read_tensors(
-                    ctx or tb_context.RequestContext(), experiment_id=experiment,
-                    plugin_name=PLUGIN_NAME, downsample=downsample,
-                    run_tag_filter=provider.RunTagFilter([s.run], [s.tag]))
-            except errors.PublicError:
-                raise
-            except Exception as e:  # e.g. a tensor whose bytes do not match its shape
-                raise RequestError(409, f"Cannot read tag {s.tag!r} of run {s.run!r}: "
-                                        f"{type(e).__name__}: {e}") from None
-            # A step that comes again (a restarted run) drops the steps from it on, as the
-            # Rust loader does and `read_counts` does; the Python loader keeps them all.
-            by_step = {}
-            for d in data.get(s.run, {}).get(s.tag, []):
-                metadata.preempt(by_step, d.step)
-                by_step[d.step] = (d.step, d.wall_time, d.numpy)
-            hit = list(by_step.values())
-            self._cache.put(key, hit, sum(getattr(a, "nbytes", 0) + 64 for _, _, a in hit), s.scope)
-        return hit
-
-    def _decode(self, s, step, array):
-        try:
-            return metadata.tensor_to_counts(array, s.meta), None
-        except Exception as e:  # a malformed step is skipped and reported
-            return None, f"step {step}: {e}"
-
-    def _all_steps_downsample(self, s):
-        """How many steps one read may ask for: every kept step, unless their tensors would
-        pass the data provider's message limit (gRPC's 256 MiB for the Rust data server)."""
-        values = metadata.meta_tensor_length(s.meta)
-        return max(1, min(self._downsample, READ_BUDGET_BYTES // (8 * values)))
-
-    def _read_all(self, ctx, experiment, s, warnings):
-        downsample = self._all_steps_downsample(s)
-        data = self._read(ctx, experiment, s, downsample)
-        if downsample < self._downsample and len(data) == downsample:
-            warnings.append(
-                f"Showing {downsample} evenly sampled steps (the latest included): every step "
-                f"of this tag at once would pass the data provider's "
-                f"{READ_BUDGET_BYTES >> 20} MiB read budget.")
-        return data
-
-    def _decode_all(self, ctx, experiment, s, warnings):
-        """Yields (step, wall_time, Counts) of every readable kept step; appends the others'
-        reasons to ``warnings``."""
-        for step, wall_time, array in self._read_all(ctx, experiment, s, warnings):
-            counts, problem = self._decode(s, step, array)
-            if problem:
-                warnings.append(problem)
-            else:
-                yield step, wall_time, counts
-
-    def _read_step(self, ctx, experiment, s, step):
-        """(step, wall_time, Counts, warnings) at ``step``, or at the latest readable step."""
-        if step is None or step == s.max_step:
-            # TensorBoard's downsampling always keeps the latest point: read one, not all.
-            latest = self._read(ctx, experiment, s, 1)
-            if latest and latest[-1][0] == s.max_step:
-                got, wall_time, array = latest[-1]
-                counts, problem = self._decode(s, got, array)
-                if counts is not None:
-                    return got, wall_time, counts, []
-        warnings = []
-        data = self._read_all(ctx, experiment, s, warnings)
-        if step is None:
-            for got, wall_time, array in reversed(data):
-                counts, problem = self._decode(s, got, array)
-                if counts is not None:
-                    return got, wall_time, counts, warnings
-                warnings.append(problem)
-            raise RequestError(409, f"No readable step in tag {s.tag!r} of run {s.run!r}: "
-                                    + "; ".join(warnings[:3]))
-        for got, wall_time, array in reversed(data):
-            if got == step:
-                counts, problem = self._decode(s, got, array)
-                if counts is None:
-                    raise RequestError(409, f"Cannot read tag {s.tag!r} of run {s.run!r} at {problem}")
-                return got, wall_time, counts, warnings
-        kept = f"{len(data)} kept steps, {data[0][0]} to {data[-1][0]}" if data else "no kept steps"
-        raise RequestError(404, f"Step {step} not found in tag {s.tag!r} of run {s.run!r} ({kept}; "
-                                "TensorBoard keeps a sample of steps unless started with "
-                                "--samples_per_plugin=tb_metrics=0).")
-
-
-# -------------------------------------------------------------------------------------------
-# Helpers
-
-
-def _run_tag(a):
-    return {"run": _one(a, "run"), "tag": _one(a, "tag")}
-
-
-def _run_tag_step(a):
-    return dict(_run_tag(a), step=parse_step(_one(a, "step", required=False)))
-
-
-def _runs(a):
-    runs = a.getlist("run")
-    if not runs or not all(runs):
-        raise RequestError(400, "Expected one or more non-empty 'run' parameters.")
-    return list(dict.fromkeys(runs))
-
-
-def _threshold(a):
-    return parse_threshold(_one(a, "threshold", required=False))
-
-
-def _metric(a):
-    return parse_metric(_one(a, "metric", required=False))
-
-
-def parse_zero_division(value):
-    """``zero_division`` = ``0``, ``1`` or ``nan`` (scikit-learn's choices); 400 otherwise."""
-    if value is None:
-        return 0.0
-    if value not in serialize_explorer.ZERO_DIVISION:
-        raise RequestError(400, f"Expected 'zero_division' to be 0, 1 or nan; received {value!r}.")
-    return serialize_explorer.ZERO_DIVISION[value]
-
-
-_OBJECTIVE_PARAMS = sorted({k for defaults, _ in selection.OBJECTIVES.values() for k in defaults})
-
-
-def _objective(a):
-    """``metric`` and its parameters (``beta``, ``precision``, ``recall``, ``cost_fp``,
-    ``cost_fn``), checked by `selection.check_objective`; 400 with its reason otherwise."""
-    metric = _metric(a)
-    params = {}
-    for key in _OBJECTIVE_PARAMS:
-        value = _one(a, key, required=False)
-        if value is not None:
-            params[key] = value
-    try:
-        params = selection.check_objective(metric, params)
-    except ValueError as e:
-        raise RequestError(400, str(e)) from None
-    return {"metric": metric, "params": params}
-
-
-def _label(a):
-    return _one(a, "label", required=False) or None
-
-
-def _against_run(a):
-    value = _one(a, "against_run", required=False)
-    if value == "":
-        raise RequestError(400, "Expected a non-empty 'against_run' parameter (a run name).")
-    return value
-
-
-def _rank_value(a):
-    value = _one(a, "value", required=False) or "f1"
-    if value not in serialize_views.RANK_VALUES:
-        raise RequestError(400, f"Unknown value {value!r}; expected one of "
-                                f"{list(serialize_views.RANK_VALUES)}.")
-    return value
-
-
-def _objective_params(a):
-    """The objective's parameters as a sorted tuple of (name, float) pairs (hashable, for the
-    response cache), checked by `selection.check_objective` (400 when wrong)."""
-    return tuple(sorted(_objective(a)["params"].items()))
-
-
-# route name -> query parser returning the keyword arguments of `<name>_impl` (or RequestError)
-_PARSERS = {
-    "tags": lambda a: {},
-    "warnings": lambda a: {},
-    "steps": _run_tag,
-    "counts": _run_tag_step,
-    "explorer": lambda a: dict(_run_tag_step(a), **_objective(a),
-                               zero_division=parse_zero_division(_one(a, "zero_division", False))),
-    "heatmap": lambda a: dict(_run_tag(a), threshold=_threshold(a), metric=_metric(a),
-                              value=_rank_value(a), params=_objective_params(a)),
-    "confusion": lambda a: dict(
-        _run_tag_step(a), against_step=parse_step(_one(a, "against_step", required=False)),
-        against_run=_against_run(a)),
-    "series": lambda a: {"runs": _runs(a), "tag": _one(a, "tag"), "threshold": _threshold(a)},
-    "best_thresholds": lambda a: dict(_run_tag_step(a), **_objective(a)),
-    "curves": lambda a: {"runs": _runs(a), "tag": _one(a, "tag"), "label": _label(a),
-                         "step": parse_step(_one(a, "step", required=False))},
-    "distribution": lambda a: dict(_run_tag_step(a), label=_label(a)),
-}
-
-
-class _Snap:
-    """The ``threshold`` parameter snapped to a stored threshold by `Counts.threshold_index`
-    (nearest, the lower on a tie); every step of a tag has the same thresholds."""
-
-    def __init__(self, threshold):
-        self.threshold = threshold
-        self._index = None
-        self._value = None
-
-    def index(self, counts):
-        if self.threshold == serialize.BEST:
-            return None
-        if self._index is None:
-            self._index = counts.threshold_index(self.threshold)
-            self._value = float(counts.thresholds[self._index])
-        return self._index
-
-    def json(self):
-        if self.threshold == serialize.BEST:
-            return {"threshold": serialize.BEST, "threshold_index": None}
-        if self._index is None:  # no readable step: echo the request
-            return {"threshold": float(self.threshold), "threshold_index": None}
-        return {"threshold": self._value, "threshold_index": self._index}
-
-
-def _hashable(value):
-    """A query argument as a cache-key part: lists as tuples, dicts as sorted item tuples, NaN
-    (``zero_division=nan``) as its text, since NaN != NaN would never hit."""
-    if isinstance(value, list):
-        return tuple(value)
-    if isinstance(value, dict):
-        return tuple(sorted(value.items()))
-    if isinstance(value, float) and math.isnan(value):
-        return "nan"
-    return value
-
 
 def _with_warnings(data, warnings):
     if warnings:

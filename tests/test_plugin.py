@@ -21,7 +21,7 @@ from tensorboard.util import tensor_util
 from werkzeug.test import Client
 
 import tb_metrics_plugin as tbm
-from tb_metrics_plugin import metadata, plugin, serialize, summary
+from tb_metrics_plugin import metadata, plugin, plugin_reading, serialize, summary
 
 P = "/data/plugin/tb_metrics"
 TAG = "threshold_counts"
@@ -338,7 +338,7 @@ def test_sampling_hints(logdir, hint, expected_downsample, kept):
 def test_reads_of_every_step_stay_within_the_message_budget(logdir, monkeypatch):
     # Each step of the 4-label x 11-threshold tags has 2*4*11 + 5*4 + 11 + 1 + 3 = 123 values.
     assert metadata.tensor_length(4, 11) == 123
-    monkeypatch.setattr(plugin, "READ_BUDGET_BYTES", 8 * 123 * 5)
+    monkeypatch.setattr(plugin_reading, "READ_BUDGET_BYTES", 8 * 123 * 5)
     b = Board(logdir[0], hints={"tb_metrics": 0})
     heat = _impl(b, "heatmap", run="exp/train", tag=TAG, threshold=0.5)
     assert len(heat["steps"]) == 5 and heat["steps"][-1] == NUM_STEPS - 1
@@ -837,7 +837,7 @@ def test_read_budget_counts_the_confusion_matrix(mc_board, monkeypatch):
     c = written["mc/validation"][0]
     values = metadata.tensor_length(MC_CLASSES, 11, 2, c.top_k_hits.size, True)
     assert values > MC_CLASSES ** 2 and values == metadata.counts_to_tensor(c).size
-    monkeypatch.setattr(plugin, "READ_BUDGET_BYTES", 8 * values * 2)
+    monkeypatch.setattr(plugin_reading, "READ_BUDGET_BYTES", 8 * values * 2)
     fresh = Board(b.logdir, hints={"tb_metrics": 0})
     heat = _impl(fresh, "heatmap", run="mc/validation", tag=TAG, value="roc_auc")
     assert len(heat["steps"]) == 2 and heat["steps"][-1] == 2
