@@ -441,6 +441,14 @@ class Counts:
 
         return selection.best_threshold_indices(self, metric, per_label=per_label, **params)
 
+    @staticmethod
+    def best_index(curve, higher=True):
+        """Index of the best value of a [T] curve (e.g. ``f1(average="micro")``) by the one tie
+        rule of every "best" (-1 if all NaN): see `selection.argbest`."""
+        from tb_metrics_plugin import selection
+
+        return selection.argbest(curve, higher)
+
     def best_thresholds(self, metric="f1", per_label=True, **params):
         """[L] per label the best threshold for ``metric`` (NaN where none qualifies), or one
         threshold for all labels (``per_label=False``): see `selection.best_thresholds`."""

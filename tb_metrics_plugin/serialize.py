@@ -125,7 +125,8 @@ def series_point(counts, index=None):
     """Headline metrics of one step: at threshold ``index``, or (``None``) each metric's best.
 
     "Best" is the maximum of each metric's curve over the stored thresholds (the best one
-    global threshold for that metric); the threshold reaching it is in ``<key>_threshold``.
+    global threshold for that metric, chosen by `Counts.best_index`: the one tie rule); the
+    threshold reaching it is in ``<key>_threshold``.
     """
     curves = {
         "micro_f1": counts.f1(average="micro"),
@@ -139,11 +140,10 @@ def series_point(counts, index=None):
         if index is not None:
             out[key] = scalar(curve[index])
             continue
-        curve = np.asarray(curve, dtype=np.float64)
-        if np.isnan(curve).all():
+        i = counts.best_index(curve)
+        if i < 0:
             out[key], out[key + "_threshold"] = None, None
         else:
-            i = int(np.nanargmax(curve))  # first (lowest) threshold on ties
             out[key], out[key + "_threshold"] = scalar(curve[i]), float(counts.thresholds[i])
     return out
 

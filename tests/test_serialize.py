@@ -127,8 +127,19 @@ def test_series_point_at_index_and_best():
     best = serialize.series_point(c, None)
     curve = c.f1(average="macro")
     assert best["macro_f1"] == curve.max()
-    assert best["macro_f1_threshold"] == float(c.thresholds[int(np.argmax(curve))])
+    assert best["macro_f1_threshold"] == float(c.thresholds[c.best_index(curve)])
     assert set(serialize.SERIES_KEYS) <= set(best)
+
+
+def test_series_best_uses_the_one_tie_rule():
+    # Every threshold from 0.25 to 0.75 gives micro F1 = 1: the first run of ties is indices
+    # 1..3 of [0, 0.25, 0.5, 0.75, 1], whose middle is 0.5 (not the lowest, 0.25), exactly as
+    # Counts.best_thresholds picks per label.
+    c = tbm.confusion_counts([1, 0], [0.8, 0.2], thresholds=5)
+    assert c.f1(average="micro").tolist() == [2 / 3, 1.0, 1.0, 1.0, 0.0]
+    best = serialize.series_point(c, None)
+    assert best["micro_f1_threshold"] == 0.5
+    assert c.best_thresholds("f1").tolist() == [0.5]
 
 
 def test_best_thresholds_json_loads_back(tmp_path):
