@@ -270,6 +270,7 @@ export function prepareExplorer(d) {
     sampleUnit: d.sample_unit || "samples",
     weighted: !!d.sample_weighted,
     multiclass: !!d.multiclass,
+    topK: d.top_k_accuracy ? d.top_k_accuracy.map(nullNaN) : null, // [k = 1..K] single-label
     zeroDivisionName: d.zero_division || "0",
     zeroDivision: zeroDivisionValue(d.zero_division || "0"),
     warnings: (d.warnings || []).map((w) => (typeof w === "string" ? { kind: "read", message: w } : w)),

@@ -207,6 +207,7 @@ html, body { margin: 0; padding: 0; background: #f5f5f5; }
 .tbm-num { font: inherit; font-size: 13px; width: 70px; padding: 3px 5px; border: 1px solid #bdbdbd; border-radius: 3px; }
 .tbm-num.bad { border-color: #e53935; }
 .tbm-err, .tbm-warntext { color: #d84315; }
+.tbm-single { margin: 0 0 12px; padding: 8px 12px; border-radius: 4px; background: #e3f2fd; color: #0d47a1; border: 1px solid #bbdefb; }
 .tbm-trap { margin: -4px 0 12px; padding: 8px 12px; border-radius: 4px; background: #fbe9e7; color: #bf360c; border: 1px solid #ffccbc; font-weight: 500; }
 .tbm-cardbar { display: flex; align-items: center; gap: 10px; flex-wrap: wrap; margin-bottom: 6px; }
 .tbm-cardbar h3 { margin: 0; flex: 1; }

@@ -129,6 +129,9 @@ def explorer_json(counts, step, wall_time, zero_division=0.0, metric="f1", param
         "sample_weighted": counts.weighted,
         "sample_unit": counts.sample_unit,
         "multiclass": counts.multiclass,
+        "top_k_accuracy": ([scalar(counts.top_k_accuracy(k))
+                            for k in range(1, counts.top_k_hits.size + 1)]
+                           if counts.multiclass else None),
         "zero_division": zero_division_name(zd),
         "labels": list(counts.label_names),
         "n": scalar(counts.n),

@@ -1174,3 +1174,30 @@ def test_compare_view_with_thirteen_runs_says_how_many_it_draws(page, tmp_path):
             assert all(fits for _, fits in shown), shown  # nothing cut off
         finally:
             page.goto("about:blank")  # stop polling before the server goes
+
+
+def test_explorer_leads_with_argmax_and_top_k_for_single_label(page, mc_server):
+    """Issue 12: a softmax model's explorer leads with argmax (Keras) accuracy and top-k, says
+    why, and hides exact match at a threshold; a multi-label run does not."""
+    d = mc_server["data"]["small/validation"]
+    frame = open_dashboard(page, mc_server["server"])
+    frame.locator("[data-picker='run']").select_option("small/validation")
+    last = max(d)
+    wait_step(frame, last)
+    counts = d[last]
+    note = frame.locator("[data-single]")
+    want = f"accuracy (argmax, what Keras logs) {js_fixed(counts.categorical_accuracy())}"
+    # the run switch lands after the first run's page (same step numbers): wait for its numbers
+    wait_until(lambda: note.is_visible() and want in note.text_content(), timeout=20,
+               message="single-label note of small/validation")
+    text = note.text_content()
+    for k in (1, 2, 5):
+        assert f"top-{k} {js_fixed(counts.top_k_accuracy(k))}" in text
+    assert "one-vs-rest" in text and "Confusion matrix" in text
+    assert not frame.locator("[data-kpi='exact_match_accuracy']").is_visible()
+    first = frame.locator(".tbm-kpis > *").first
+    assert first.get_attribute("data-kpi") == "keras_accuracy"
+    frame.locator("[data-picker='run']").select_option("multilabel/validation")
+    wait_step(frame, max(mc_server["data"]["multilabel/validation"]))
+    frame.locator("[data-single]").wait_for(state="hidden", timeout=20000)
+    assert frame.locator("[data-kpi='exact_match_accuracy']").is_visible()

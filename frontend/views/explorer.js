@@ -64,6 +64,8 @@ export class ExplorerView {
     };
     const kpis = h("div", { class: "tbm-kpis" }, Object.values(this.k).map((x) => x.el));
     this.trapEl = h("div", { class: "tbm-trap tbm-hidden", role: "status", dataset: { trap: "1" } });
+    // Single-label (softmax) tags lead with what they are judged on: argmax and top-k accuracy.
+    this.singleEl = h("div", { class: "tbm-single tbm-hidden", role: "note", dataset: { single: "1" } });
 
     this.objective = new ObjectivePicker((o) => ctx.store.set({ objective: o }));
     this.zeroDivision = new ZeroDivisionPicker((v) => ctx.store.set({ zeroDivision: v }));
@@ -129,7 +131,7 @@ export class ExplorerView {
       this.table.el);
 
     this.el = h("section", { class: "tbm-view", dataset: { view: "explorer" } },
-      options, kpis, this.trapEl, charts, charts2, this.overlay.el, tableCard);
+      options, this.singleEl, kpis, this.trapEl, charts, charts2, this.overlay.el, tableCard);
     this.charts = null;
     this.loadKey = { dist: null, overlay: null };
   }
@@ -334,6 +336,19 @@ export class ExplorerView {
     k.exact.el.title = "Samples whose every label is right at the slider (subset accuracy). " +
       "Baseline: the share of samples with no positive label, what predicting nothing scores.";
     const ka = m.kerasAccuracy;
+    this.singleEl.classList.toggle("tbm-hidden", !m.multiclass);
+    if (m.multiclass) {
+      const topk = (m.topK || []).map((v, i) => `top-${i + 1} ${fmtMetric(v)}`).join(" \u00b7 ");
+      this.singleEl.textContent = `Single-label classes: accuracy (argmax, what Keras logs) ` +
+        `${fmtMetric(ka.value)} \u00b7 ${topk}. A softmax model picks one class by argmax, so ` +
+        "these are its numbers; the threshold metrics below treat each class one-vs-rest, and " +
+        "exact match at a threshold is not how such a model is used. The Confusion matrix view " +
+        "shows which class is mistaken for which.";
+      k.exact.el.classList.add("tbm-hidden");
+      k.keras.el.parentNode.insertBefore(k.keras.el, k.keras.el.parentNode.firstChild);
+    } else {
+      k.exact.el.classList.remove("tbm-hidden");
+    }
     k.keras.v.textContent = fmtMetric(ka.value);
     k.keras.s.textContent = (ka.metric === "BinaryAccuracy" ? "BinaryAccuracy: see binary accuracy at 0.5"
       : `${ka.metric} \u00b7 precision@1 ${fmtMetric(m.precisionAt1)}`);
