@@ -129,9 +129,7 @@ def reach(scores, cuts, search=None):
     elif _dtype(scores) != "float32":
         scores = ops.cast(scores, "float32")  # float16 / bfloat16 / ints: exact
     isnan = ops.isnan(scores)
-    bits = ops.view(scores, "int32")
-    # Keys that order like the floats (see `score_keys`): flip the magnitude of negatives.
-    key = ops.bitwise_xor(bits, ops.bitwise_and(ops.right_shift(bits, 31), 0x7FFFFFFF))
+    key = _keys(scores)
     if search is not None:
         shift, offset, table, cut_keys = search
         bucket = ops.right_shift(key, shift) if shift else key
@@ -149,6 +147,26 @@ def reach(scores, cuts, search=None):
         lower = np.concatenate([[-np.inf], np.asarray(cuts, np.float64)])
         k = ops.subtract(k, ops.cast(ops.less(scores64, ops.take(lower, k)), "int32"))
     return ops.where(isnan, 0, k), isnan
+
+
+def _keys(scores32):
+    """int32 keys of float32 scores that order like the floats (see `score_keys`)."""
+    bits = ops.view(scores32, "int32")
+    return ops.bitwise_xor(bits, ops.bitwise_and(ops.right_shift(bits, 31), 0x7FFFFFFF))
+
+
+_KEY_OF_ONE = int(score_keys(np.float32(1.0)))
+
+
+def out_of_range(scores, isnan):
+    """bool [R, L]: non-NaN scores below 0 or above 1, compared exactly (on float32 keys, so a
+    negative subnormal counts where the CPU flushes it to zero; float64 compared as float64)."""
+    if _dtype(scores) == "float64":
+        outside = ops.logical_or(ops.less(scores, 0.0), ops.greater(scores, 1.0))
+    else:
+        key = _keys(scores if _dtype(scores) == "float32" else ops.cast(scores, "float32"))
+        outside = ops.logical_or(ops.less(key, -1), ops.greater(key, _KEY_OF_ONE))
+    return ops.logical_and(outside, ops.logical_not(isnan))
 
 
 # -- the state's layout ------------------------------------------------------------------------
@@ -330,9 +348,8 @@ def _observed(values, ignore):
 
 def _first_true(mask, num_l):
     """int32 [R]: the first column where ``mask`` is True (0 when none), as numpy.argmax."""
-    cols = ops.arange(num_l, dtype="int32")[None, :]
-    first = ops.min(ops.where(mask, cols, num_l), axis=1)
-    return ops.where(ops.equal(first, num_l), 0, first)
+    del num_l
+    return ops.cast(ops.argmax(ops.cast(mask, "int32"), axis=1), "int32")
 
 
 def _weights(sample_weight, layout, ndim, lead_dynamic, score_shape):
@@ -415,35 +432,37 @@ def batch_sums(batch, sums_layout, cuts, search=None, weighted=False):
     ids += [ops.cast(lo, "int32") + b0, ops.cast(hi, "int32") + (b0 + num_t + 1)]
     vals += [exact_w, exact_w]
 
-    # Argmax statistics: first index among tied top scores; NaN and ignored cells as -inf.
+    # Argmax statistics: first index among tied top scores (argmax breaks ties to the lowest
+    # index on every backend: XLA's variadic reduce, numpy, torch); NaN and ignored cells -inf.
     hidden = isnan if obs is None else ops.logical_or(isnan, ops.logical_not(obs))
     ranked = ops.where(hidden, float("-inf"), scores)
-    cols = ops.arange(num_l, dtype="int32")[None, :]
-    top = ops.max(ranked, axis=1, keepdims=True)
-    pred = ops.min(ops.where(ops.equal(ranked, top), cols, num_l), axis=1)
-    pred = ops.minimum(pred, num_l - 1)  # rows of NaN only: -inf == -inf picks column 0
-    is_pred = ops.equal(cols, pred[:, None])
-    hit1 = ops.any(ops.logical_and(is_pred, labels), axis=1)
-    true_cls = batch.class_ids if batch.class_ids is not None else _first_true(labels, num_l)
+    pred = ops.cast(ops.argmax(ranked, axis=1), "int32")
+    label_i = ops.cast(labels, "int32")
+    if batch.class_ids is not None:
+        true_cls = batch.class_ids
+        negative_row = ops.logical_not(ops.any(labels, axis=1))
+    else:
+        true_cls = ops.cast(ops.argmax(label_i, axis=1), "int32")  # first positive, else 0
+        negative_row = ops.equal(_gather_rows(label_i, true_cls), 0)
+    hit1 = ops.equal(_gather_rows(label_i, pred), 1)
     correct = ops.equal(pred, true_cls)
-    negative_row = ops.logical_not(ops.any(labels, axis=1))
 
     def total(mask):
         return ops.sum(ops.where(mask, rw, ops.zeros_like(rw)))
 
     rows = ops.stack([ops.sum(rw), total(correct), total(hit1), total(negative_row),
                       ops.cast(batch.invalid, dtype)])
-    outside = ops.logical_and(ops.logical_not(isnan),
-                              ops.logical_or(ops.less(scores, 0.0), ops.greater(scores, 1.0)))
+    outside = out_of_range(scores, isnan)
     if cell_w is not None:
         outside = ops.where(outside, cell_w, ops.zeros_like(cell_w))
-    out_of_range = ops.sum(ops.cast(outside, dtype), axis=0)
+    oor = ops.sum(ops.cast(outside, dtype), axis=0)
     # The reductions join the scatter as one entry per slot.
     o0 = lay.sections["out_of_range"][0]
     ids.append(ops.arange(o0, o0 + num_l + len(ROW_SUMS), dtype="int32"))
-    vals.append(ops.concatenate([out_of_range, rows], axis=0))
+    vals.append(ops.concatenate([oor, rows], axis=0))
 
     if lay.multiclass:
+        cols = ops.arange(num_l, dtype="int32")[None, :]
         s_true = ops.take_along_axis(ranked, true_cls[:, None], axis=1)
         rank = ops.sum(ops.cast(ops.greater(ranked, s_true), "int32"), axis=1) + ops.sum(
             ops.cast(ops.logical_and(ops.equal(ranked, s_true), ops.less(cols, true_cls[:, None])),
@@ -455,9 +474,18 @@ def batch_sums(batch, sums_layout, cuts, search=None, weighted=False):
         if lay.confusion_matrix:
             ids.append(true_cls * num_l + pred + lay.sections["confusion_matrix"][0])
             vals.append(rw)
-    sums = ops.segment_sum(ops.concatenate(vals, axis=0), ops.concatenate(ids, axis=0),
-                           num_segments=lay.size)
-    return sums
+    # Two scatters: the histogram, and the small sections after it (cheaper than joining
+    # the histogram's indices to the others).
+    h = lay.sections["hist"][1]
+    hist = ops.segment_sum(vals[0], ids[0], num_segments=h)
+    rest = ops.segment_sum(ops.concatenate(vals[1:], axis=0),
+                           ops.concatenate(ids[1:], axis=0) - h, num_segments=lay.size - h)
+    return ops.concatenate([hist, rest], axis=0)
+
+
+def _gather_rows(x, index):
+    """``x[r, index[r]]`` for every row r."""
+    return ops.squeeze(ops.take_along_axis(x, index[:, None], axis=1), 1)
 
 
 # -- accumulate --------------------------------------------------------------------------------
