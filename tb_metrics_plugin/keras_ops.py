@@ -156,6 +156,7 @@ def _keys(scores32):
 
 
 _KEY_OF_ONE = int(score_keys(np.float32(1.0)))
+_KEY_OF_NEG_INF = int(score_keys(np.float32(-np.inf)))
 
 
 def out_of_range(scores, isnan):
@@ -435,7 +436,7 @@ def batch_sums(batch, sums_layout, cuts, search=None, weighted=False):
     # Argmax statistics: first index among tied top scores (argmax breaks ties to the lowest
     # index on every backend: XLA's variadic reduce, numpy, torch); NaN and ignored cells -inf.
     hidden = isnan if obs is None else ops.logical_or(isnan, ops.logical_not(obs))
-    ranked = ops.where(hidden, float("-inf"), scores)
+    ranked = _ranked(scores, hidden)
     pred = ops.cast(ops.argmax(ranked, axis=1), "int32")
     label_i = ops.cast(labels, "int32")
     if batch.class_ids is not None:
@@ -481,6 +482,17 @@ def batch_sums(batch, sums_layout, cuts, search=None, weighted=False):
     rest = ops.segment_sum(ops.concatenate(vals[1:], axis=0),
                            ops.concatenate(ids[1:], axis=0) - h, num_segments=lay.size - h)
     return ops.concatenate([hist, rest], axis=0)
+
+
+def _ranked(scores, hidden):
+    """What argmax and top-k compare: float32 scores as their integer keys (exact where the CPU
+    flushes subnormals to zero; -0.0 ties with +0.0 as IEEE says), hidden cells as -inf;
+    float64 scores as they are."""
+    if _dtype(scores) == "float64":
+        return ops.where(hidden, float("-inf"), scores)
+    key = _keys(scores if _dtype(scores) == "float32" else ops.cast(scores, "float32"))
+    key = ops.where(ops.equal(key, -1), 0, key)
+    return ops.where(hidden, _KEY_OF_NEG_INF, key)
 
 
 def _gather_rows(x, index):
