@@ -657,6 +657,26 @@ BACKEND_SCRIPT = textwrap.dedent("""
     metric = [m for m in model.metrics[-1].metrics if isinstance(m, ThresholdCounts)][0]
     want = M.confusion_counts(y, model.predict(x, verbose=0), from_logits=True)
     assert metric.counts() == want
+    # new state: class ids (confusion matrix, top-k), ignored labels, Keras' accuracy in fit
+    ids = np.where(rng.random(40) < 0.2, 255, rng.integers(0, 5, 40))
+    s = rng.random((40, 5)).astype(np.float32)
+    m = ThresholdCounts(ignore_value=255)
+    m.update_state(ids[:25], s[:25]); m.update_state(ids[25:], s[25:])
+    assert m.counts() == M.confusion_counts(ids, s, ignore_value=255)
+    keras.utils.set_random_seed(1)
+    yc = rng.integers(0, 4, 96)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(4, activation="softmax")])
+    metric = ThresholdCounts()
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy", metric])
+    hist = model.fit(x, yc, validation_data=(x, yc), batch_size=32, epochs=2, verbose=0).history
+    for p in ("", "val_"):
+        np.testing.assert_allclose(hist[p + "threshold_counts_categorical_accuracy"],
+                                   hist[p + "accuracy"], rtol=1e-6)
+    probs = model.predict(x, batch_size=32, verbose=0)
+    c = metric.counts()
+    assert c == M.confusion_counts(yc, probs), "validation counts"
+    assert c.confusion_matrix.trace() == c.categorical_correct
     print("BACKEND_OK", keras.backend.backend())
 """)
 
