@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import warnings
 
 import numpy as np
 import pytest
@@ -466,10 +467,6 @@ def test_weighted_state_keeps_2_2e9_unit_weights():
 # -- real fits: Keras' accuracy, confusion matrix, top-k, EarlyStopping, output names -------------
 
 
-def _history_pairs(history, ours, keras_key):
-    return [(ours_v, k_v) for ours_v, k_v in zip(history[ours], history[keras_key])]
-
-
 @pytest.mark.parametrize("kind", ["multi_label_logits", "sparse_softmax", "one_hot_weighted"])
 def test_categorical_accuracy_equals_keras_accuracy_in_fit(kind):
     """``metrics=["accuracy"]``: CategoricalAccuracy for a multi-label [N, 20] logits model,
@@ -566,8 +563,8 @@ def test_early_stopping_monitors_macro_average_precision():
                   metrics=[metric])
     stop = keras.callbacks.EarlyStopping(
         monitor="val_threshold_counts_macro_average_precision", mode="max", patience=1)
-    with __import__("warnings").catch_warnings():
-        __import__("warnings").simplefilter("error")  # a missing monitor key only warns
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a missing monitor key only warns
         hist = model.fit(x, y, validation_data=(x, y), epochs=10, batch_size=32, verbose=0,
                          callbacks=[stop]).history
     assert len(hist["loss"]) == 2
