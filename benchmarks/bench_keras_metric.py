@@ -45,6 +45,9 @@ def compiled_step_tf(metric, jit, with_result):
     return run
 
 
+jit_args = {}
+
+
 def compiled_step_jax(metric, jit, with_result):
     import jax
 
@@ -54,6 +57,9 @@ def compiled_step_jax(metric, jit, with_result):
         return variables, out
 
     fn = jax.jit(fn) if jit else fn
+    if not metric.variables:  # ThresholdCounts builds its state from the first batch
+        metric.update_state(*jit_args["first"])
+        metric.reset_state()
     state = {"vars": [v.value for v in metric.variables]}
 
     def run(y, s):
@@ -116,6 +122,7 @@ def main(argv=None):
     rng = np.random.default_rng(0)
     y = keras.ops.convert_to_tensor((rng.random((args.batch, args.labels)) < 0.1).astype("float32"))
     s = keras.ops.convert_to_tensor(rng.random((args.batch, args.labels)).astype("float32"))
+    jit_args["first"] = (y, s)
     make = {"tensorflow": compiled_step_tf, "jax": compiled_step_jax,
             "torch": compiled_step_torch}[backend]
     jits = {"both": (False, True), "on": (True,), "off": (False,)}[args.jit]

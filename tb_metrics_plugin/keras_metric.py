@@ -273,10 +273,16 @@ class ThresholdCounts(keras.metrics.Metric):
                 f"ThresholdCounts(..., weighted=True) in `weighted_metrics=[...]`, or move it to "
                 "`metrics=[...]`, which Keras calls without sample weights."
             )
-        if isinstance(y_pred, np.ndarray) and y_pred.dtype == np.float64:
+        if isinstance(y_pred, np.ndarray) and y_pred.dtype == np.float64 and not _has_float64():
             # JAX (x64 off) would round float64 to the *nearest* float32, which can land on a
-            # cut; rounding down keeps every comparison with a float32 cut exact.
-            y_pred = round_down_to_float32(y_pred)
+            # cut; rounding down keeps every comparison with a float32 cut exact. Scores just
+            # above 1 go to the next float32 above 1 (still out of range) when no cut lies
+            # there. (Argmax sums can still differ for doubles closer than a float32 step.)
+            rounded = round_down_to_float32(y_pred)
+            above_one = np.nextafter(np.float32(1), np.float32(2))
+            if not np.any((self.cuts > 1) & (self.cuts <= above_one)):
+                rounded = np.where((y_pred > 1) & (rounded == 1), above_one, rounded)
+            y_pred = rounded.astype(np.float32)
         y_pred = ops.convert_to_tensor(y_pred)
         y_true = ops.convert_to_tensor(y_true)
         if sample_weight is not None:
@@ -438,6 +444,15 @@ def _replica_arrays(variable):
     if isinstance(parts, (list, tuple)) and len(parts) > 1:
         return [np.asarray(p.numpy()) for p in parts]
     return [np.asarray(ops.convert_to_numpy(variable))]
+
+
+def _has_float64():
+    """Whether the backend keeps float64 tensors (JAX only with ``jax_enable_x64``)."""
+    if keras.backend.backend() != "jax":
+        return True
+    import jax
+
+    return bool(jax.config.jax_enable_x64)
 
 
 def _current_tf_graph():

@@ -7,19 +7,15 @@ update, compute), and testable against them without a model (tests/test_keras_op
   from shapes read by `inputs.check_layout` (one shape rule for numpy, Keras and torch);
 * `batch_sums`: every per-batch sum as one flat vector laid out by `SumsLayout` (the score
   histogram per label, exact-match bounds, out-of-range cells, the per-row sums for ``n`` and
-  the argmax metrics, top-k ranks and the confusion matrix), with one scatter (segment sum);
+  the argmax metrics, top-k ranks and the confusion matrix), with two scatters (segment sums);
 * `accumulate`: adds a batch to a two-word state that never wraps (int32 low/high words with a
   carry at 2**24; compensated float32 pairs for weights);
 * `headline`: micro / macro F1, binary / exact-match / categorical accuracy, macro ROC-AUC and
   macro average precision at one threshold, from the state, as `Counts` defines them;
 * `counts_from_sums` (numpy): the `Counts` of a state.
 
-How a score is placed among the thresholds (exact, see DESIGN.md): every score is compared with
-the float32 cut values on integer keys that order like the floats (their bits), exact even
-where float comparisons flush subnormals to zero (TensorFlow and XLA on CPU). A lookup table on
-the high bits of the key (`build_search_table`) gives the cuts below the score's bucket and one
-comparison with the one cut that may lie inside the bucket finishes the count; very fine cut
-grids use ``ops.searchsorted`` on the keys instead.
+Scores are placed among the thresholds by `tb_metrics_plugin.keras_search` (exact, on integer
+keys that order like the floats).
 """
 import collections
 import math
@@ -29,12 +25,21 @@ from keras import ops
 
 from tb_metrics_plugin import inputs
 from tb_metrics_plugin.counts import Counts
+from tb_metrics_plugin.keras_search import (  # noqa: F401  (the kernels' first stage)
+    KEY_OF_NEG_INF,
+    build_search_table,
+    cut_keys_of,
+    float_keys,
+    out_of_range,
+    reach,
+    round_down_to_float32,
+    score_keys,
+)
 
 __all__ = ["score_keys", "round_down_to_float32", "cut_keys_of", "build_search_table", "reach",
            "SumsLayout", "Batch", "format_batch", "batch_sums", "accumulate", "combine",
            "headline", "HEADLINE_KEYS", "counts_from_sums", "LOW_BITS", "MAX_EXACT"]
 
-_MAX_TABLE = 1 << 18
 # Unweighted state: value = high * 2**LOW_BITS + low, low < 2**LOW_BITS after each update. The
 # low words of up to 2**(31 - LOW_BITS) replicas still sum within int32 (on-read aggregation);
 # high words up to 2**29 keep every count exact to 2**53.
@@ -44,111 +49,6 @@ HEADLINE_KEYS = ("micro_f1", "macro_f1", "binary_accuracy", "exact_match_accurac
                  "categorical_accuracy", "macro_roc_auc", "macro_average_precision")
 # Per-row sums, in this order, in the state's "rows" section.
 ROW_SUMS = ("n", "categorical_correct", "top1_positive", "negative_rows", "invalid")
-
-
-# -- placing scores among the cuts -------------------------------------------------------------
-
-
-def score_keys(values):
-    """Integer keys (numpy int64) that order like float32 values, as the kernels compute them.
-
-    The key of a float32 is its bit pattern read as int32 with the magnitude bits of negative
-    values flipped: the order of the keys is the order of the floats, except that -0.0 (key -1)
-    sorts just below +0.0 (key 0). NaN keys lie outside [key(-inf), key(+inf)].
-    """
-    bits = np.asarray(values, dtype=np.float32).view(np.int32).astype(np.int64)
-    return np.where(bits < 0, bits ^ 0x7FFFFFFF, bits)
-
-
-def round_down_to_float32(values):
-    """The largest float32 <= each float64 value (NaN and +-inf kept).
-
-    For every float32 cut ``c``: ``s >= c`` iff ``round_down_to_float32(s) >= c``.
-    """
-    v = np.asarray(values, dtype=np.float64)
-    with np.errstate(over="ignore", invalid="ignore"):
-        f = v.astype(np.float32)
-        up = f.astype(np.float64) > v
-    return np.where(up, np.nextafter(f, np.float32(-np.inf)), f)
-
-
-def cut_keys_of(cuts):
-    """Keys of the cut values: ``score >= cut`` iff ``score_keys(score) >= cut_keys_of(cut)``.
-
-    A cut at zero gets key -1 so that both -0.0 and +0.0 reach it, as IEEE comparison says.
-    """
-    cuts = np.asarray(cuts, dtype=np.float32)
-    return np.where(cuts == 0, -1, score_keys(cuts))
-
-
-def build_search_table(cuts, max_table=_MAX_TABLE):
-    """Precomputes the lookup that turns a score's key into the number of cuts <= score.
-
-    For key ``x`` (see `score_keys`), ``b = clip((x >> shift) - offset, 0, len(table) - 1)``,
-    ``base = table[b]`` and ``k = base + (x >= cut_keys[base])``: ``base`` counts the cuts below
-    the bucket of ``x`` and at most one cut lies inside it. ``shift`` is the largest that gives
-    every finite cut a bucket of its own; -inf and +inf cuts (the logits of 0 and 1) fall outside
-    the table's range and are handled by the clipping.
-
-    Returns:
-      ``(shift, offset, table, cut_keys)`` (numpy int32 arrays and ints), or None when the table
-      would exceed ``max_table`` entries or two cuts are equal.
-    """
-    cuts = np.asarray(cuts, dtype=np.float32)
-    keys = cut_keys_of(cuts)
-    if cuts.size > 1 and not np.all(np.diff(keys) > 0):
-        return None
-    n_below = int(np.sum(np.isneginf(cuts)))
-    fin_keys = keys[np.isfinite(cuts)]
-    cut_keys = np.concatenate([keys, [np.iinfo(np.int32).max]]).astype(np.int32)
-    if fin_keys.size == 0:
-        return 0, 0, np.array([n_below], dtype=np.int32), cut_keys
-    shift = 0
-    for s in range(31, -1, -1):
-        if np.all(np.diff(fin_keys >> s) > 0):
-            shift = s
-            break
-    prefixes = fin_keys >> shift
-    offset = int(prefixes[0]) - 1
-    size = int(prefixes[-1]) - int(prefixes[0]) + 3
-    if size > max_table:
-        return None
-    buckets = np.arange(size, dtype=np.int64) + offset
-    table = n_below + np.searchsorted(prefixes, buckets, side="left")
-    return shift, offset, table.astype(np.int32), cut_keys
-
-
-def reach(scores, cuts, search=None):
-    """``(k, isnan)``: k [R, L] int32 = the number of float32 ``cuts`` each score reaches
-    (``score >= cut``; 0 for NaN), exactly; ``search`` = `build_search_table` (None: binary
-    search). float64 scores are compared in float64."""
-    scores64 = None
-    if _dtype(scores) == "float64":
-        scores64 = scores
-        scores = ops.cast(scores, "float32")
-    elif _dtype(scores) != "float32":
-        scores = ops.cast(scores, "float32")  # float16 / bfloat16 / ints: exact
-    isnan = ops.isnan(scores)
-    bits = ops.view(scores, "int32")
-    # Keys that order like the floats (see `score_keys`): flip the magnitude of negatives.
-    key = ops.bitwise_xor(bits, ops.bitwise_and(ops.right_shift(bits, 31), 0x7FFFFFFF))
-    if search is not None:
-        shift, offset, table, cut_keys = search
-        bucket = ops.right_shift(key, shift) if shift else key
-        bucket = ops.clip(ops.subtract(bucket, offset), 0, table.shape[0] - 1)
-        # The cut that may lie inside the bucket is cut_keys[table[bucket]]; gathering it by
-        # bucket (a second table) keeps the two lookups independent.
-        inside = ops.take(cut_keys[table], bucket)
-        k = ops.add(ops.take(table, bucket), ops.cast(ops.greater_equal(key, inside), "int32"))
-    else:
-        keys = cut_keys_of(cuts).astype(np.int32)
-        k = ops.searchsorted(keys, ops.reshape(key, (-1,)), side="right")
-        k = ops.reshape(ops.cast(k, "int32"), ops.shape(scores))
-    if scores64 is not None:
-        # float32(s) >= c for a float32 cut c iff s >= c, except when s rounds up onto c.
-        lower = np.concatenate([[-np.inf], np.asarray(cuts, np.float64)])
-        k = ops.subtract(k, ops.cast(ops.less(scores64, ops.take(lower, k)), "int32"))
-    return ops.where(isnan, 0, k), isnan
 
 
 # -- the state's layout ------------------------------------------------------------------------
@@ -330,9 +230,8 @@ def _observed(values, ignore):
 
 def _first_true(mask, num_l):
     """int32 [R]: the first column where ``mask`` is True (0 when none), as numpy.argmax."""
-    cols = ops.arange(num_l, dtype="int32")[None, :]
-    first = ops.min(ops.where(mask, cols, num_l), axis=1)
-    return ops.where(ops.equal(first, num_l), 0, first)
+    del num_l
+    return ops.cast(ops.argmax(ops.cast(mask, "int32"), axis=1), "int32")
 
 
 def _weights(sample_weight, layout, ndim, lead_dynamic, score_shape):
@@ -415,35 +314,37 @@ def batch_sums(batch, sums_layout, cuts, search=None, weighted=False):
     ids += [ops.cast(lo, "int32") + b0, ops.cast(hi, "int32") + (b0 + num_t + 1)]
     vals += [exact_w, exact_w]
 
-    # Argmax statistics: first index among tied top scores; NaN and ignored cells as -inf.
+    # Argmax statistics: first index among tied top scores (argmax breaks ties to the lowest
+    # index on every backend: XLA's variadic reduce, numpy, torch); NaN and ignored cells -inf.
     hidden = isnan if obs is None else ops.logical_or(isnan, ops.logical_not(obs))
-    ranked = ops.where(hidden, float("-inf"), scores)
-    cols = ops.arange(num_l, dtype="int32")[None, :]
-    top = ops.max(ranked, axis=1, keepdims=True)
-    pred = ops.min(ops.where(ops.equal(ranked, top), cols, num_l), axis=1)
-    pred = ops.minimum(pred, num_l - 1)  # rows of NaN only: -inf == -inf picks column 0
-    is_pred = ops.equal(cols, pred[:, None])
-    hit1 = ops.any(ops.logical_and(is_pred, labels), axis=1)
-    true_cls = batch.class_ids if batch.class_ids is not None else _first_true(labels, num_l)
+    ranked = _ranked(scores, hidden)
+    pred = ops.cast(ops.argmax(ranked, axis=1), "int32")
+    label_i = ops.cast(labels, "int32")
+    if batch.class_ids is not None:
+        true_cls = batch.class_ids
+        negative_row = ops.logical_not(ops.any(labels, axis=1))
+    else:
+        true_cls = ops.cast(ops.argmax(label_i, axis=1), "int32")  # first positive, else 0
+        negative_row = ops.equal(_gather_rows(label_i, true_cls), 0)
+    hit1 = ops.equal(_gather_rows(label_i, pred), 1)
     correct = ops.equal(pred, true_cls)
-    negative_row = ops.logical_not(ops.any(labels, axis=1))
 
     def total(mask):
         return ops.sum(ops.where(mask, rw, ops.zeros_like(rw)))
 
     rows = ops.stack([ops.sum(rw), total(correct), total(hit1), total(negative_row),
                       ops.cast(batch.invalid, dtype)])
-    outside = ops.logical_and(ops.logical_not(isnan),
-                              ops.logical_or(ops.less(scores, 0.0), ops.greater(scores, 1.0)))
+    outside = out_of_range(scores, isnan)
     if cell_w is not None:
         outside = ops.where(outside, cell_w, ops.zeros_like(cell_w))
-    out_of_range = ops.sum(ops.cast(outside, dtype), axis=0)
+    oor = ops.sum(ops.cast(outside, dtype), axis=0)
     # The reductions join the scatter as one entry per slot.
     o0 = lay.sections["out_of_range"][0]
     ids.append(ops.arange(o0, o0 + num_l + len(ROW_SUMS), dtype="int32"))
-    vals.append(ops.concatenate([out_of_range, rows], axis=0))
+    vals.append(ops.concatenate([oor, rows], axis=0))
 
     if lay.multiclass:
+        cols = ops.arange(num_l, dtype="int32")[None, :]
         s_true = ops.take_along_axis(ranked, true_cls[:, None], axis=1)
         rank = ops.sum(ops.cast(ops.greater(ranked, s_true), "int32"), axis=1) + ops.sum(
             ops.cast(ops.logical_and(ops.equal(ranked, s_true), ops.less(cols, true_cls[:, None])),
@@ -455,9 +356,29 @@ def batch_sums(batch, sums_layout, cuts, search=None, weighted=False):
         if lay.confusion_matrix:
             ids.append(true_cls * num_l + pred + lay.sections["confusion_matrix"][0])
             vals.append(rw)
-    sums = ops.segment_sum(ops.concatenate(vals, axis=0), ops.concatenate(ids, axis=0),
-                           num_segments=lay.size)
-    return sums
+    # Two scatters: the histogram, and the small sections after it (cheaper than joining
+    # the histogram's indices to the others).
+    h = lay.sections["hist"][1]
+    hist = ops.segment_sum(vals[0], ids[0], num_segments=h)
+    rest = ops.segment_sum(ops.concatenate(vals[1:], axis=0),
+                           ops.concatenate(ids[1:], axis=0) - h, num_segments=lay.size - h)
+    return ops.concatenate([hist, rest], axis=0)
+
+
+def _ranked(scores, hidden):
+    """What argmax and top-k compare: float32 scores as their integer keys (exact where the CPU
+    flushes subnormals to zero; -0.0 ties with +0.0 as IEEE says), hidden cells as -inf;
+    float64 scores as they are."""
+    if _dtype(scores) == "float64":
+        return ops.where(hidden, float("-inf"), scores)
+    key = float_keys(scores if _dtype(scores) == "float32" else ops.cast(scores, "float32"))
+    key = ops.where(ops.equal(key, -1), 0, key)
+    return ops.where(hidden, KEY_OF_NEG_INF, key)
+
+
+def _gather_rows(x, index):
+    """``x[r, index[r]]`` for every row r."""
+    return ops.squeeze(ops.take_along_axis(x, index[:, None], axis=1), 1)
 
 
 # -- accumulate --------------------------------------------------------------------------------

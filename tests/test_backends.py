@@ -51,8 +51,12 @@ def _expected(case):
 
 
 def _diff(got, want):
-    fields = [f for f in ("thresholds", "tp", "fp", "tn", "fn", "exact_match", "nan")
+    fields = [f for f in ("thresholds", "tp", "fp", "tn", "fn", "exact_match", "nan",
+                          "out_of_range", "nan_positive", "categorical_correct", "top1_positive",
+                          "negative_rows", "confusion_matrix", "top_k_hits")
               if not np.array_equal(getattr(got, f), getattr(want, f))]
+    if got.sample_unit != want.sample_unit:
+        fields.append(f"sample_unit ({got.sample_unit} != {want.sample_unit})")
     if got.n != want.n:
         fields.append(f"n ({got.n} != {want.n})")
     if got.label_names != want.label_names or got.from_logits != want.from_logits:

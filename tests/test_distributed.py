@@ -19,6 +19,8 @@ non-chief that wrote would leave a second event file in the shared log_dir.
 import json
 import os
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -151,3 +153,77 @@ def test_jax_data_parallel_counts_equal_single_device(runs):
     assert info["data_layout"][0] == "batch", info  # each device gets half of every batch
     out = runs["jax_data_parallel"][0][0]
     _check_counts(out / "logs", out)
+
+
+# -- the single-label state (confusion matrix, top-k, ignored ids, weights) across replicas ------
+
+MULTICLASS_SCRIPT = r"""
+import sys
+strategy_name = sys.argv[1]
+sys.path.insert(0, sys.argv[2])
+if strategy_name == "mirrored":
+    import tensorflow as tf
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+import numpy as np
+import keras
+import common
+import tb_metrics_plugin as tbm
+
+x, _ = common.make_data(256, 1)
+logits = common.numpy_forward(common.make_weights(), x)  # exact on any device split
+rng = np.random.default_rng(3)
+ids = np.where(rng.random(256) < 0.1, 255, rng.integers(0, common.LABELS, 256))
+w = rng.integers(1, 4, 256).astype(np.float32)  # small integers: float32 sums exact
+
+
+def build():
+    model = common.build_model(keras)
+    plain = tbm.ThresholdCounts(from_logits=True, ignore_value=255)
+    weighted = tbm.ThresholdCounts(from_logits=True, ignore_value=255, weighted=True, name="w")
+    model.compile(keras.optimizers.SGD(0.0),
+                  keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=255),
+                  metrics=[plain], weighted_metrics=[weighted])
+    return model, plain, weighted
+
+
+if strategy_name == "mirrored":
+    strategy = tf.distribute.MirroredStrategy(
+        [d.name for d in tf.config.list_logical_devices("CPU")])
+    replicas = strategy.num_replicas_in_sync
+    with strategy.scope():
+        model, plain, weighted = build()
+else:
+    import jax
+    keras.distribution.set_distribution(keras.distribution.DataParallel(devices=jax.devices()))
+    replicas = len(jax.devices())
+    model, plain, weighted = build()
+model.fit(x, ids, sample_weight=w, batch_size=32, epochs=1, shuffle=False, verbose=0)
+want = tbm.confusion_counts(ids, logits, from_logits=True, ignore_value=255)
+want_w = tbm.confusion_counts(ids, logits, from_logits=True, ignore_value=255, sample_weight=w)
+got, got_w = plain.counts(), weighted.counts()
+assert replicas == 2, replicas
+assert got == want, "unweighted counts differ from one device"
+assert got.confusion_matrix.sum() == want.n and got.top_k_hits is not None
+for field in ("tp", "fp", "tn", "fn", "exact_match", "out_of_range", "confusion_matrix",
+              "top_k_hits", "categorical_correct", "top1_positive", "negative_rows"):
+    assert np.array_equal(getattr(got_w, field), getattr(want_w, field)), field
+assert got_w.n == want_w.n
+print("MULTICLASS_OK", strategy_name, replicas, got.n, got_w.n)
+"""
+
+
+@pytest.mark.parametrize("strategy, backend", [("mirrored", "tensorflow"),
+                                               ("jax_data_parallel", "jax")])
+def test_single_label_state_across_replicas_equals_one_device(tmp_path, strategy, backend):
+    """Class ids with an ignored id, weighted and not: the confusion matrix, top-k hits and
+    every other field summed over two replicas equal confusion_counts on one device."""
+    env = launch.script_env(backend)
+    if backend == "jax":
+        env["XLA_FLAGS"] = "--xla_force_host_platform_device_count=2"
+    script = tmp_path / "multiclass.py"
+    script.write_text(MULTICLASS_SCRIPT)
+    proc = subprocess.run([sys.executable, str(script), strategy, launch.HERE], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
+    assert f"MULTICLASS_OK {strategy} 2" in proc.stdout

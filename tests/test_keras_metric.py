@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import warnings
 
 import numpy as np
 import pytest
@@ -48,17 +49,26 @@ def metric_counts(y, s, thresholds, from_logits, sample_weight=None, batches=1):
     return m.counts()
 
 
+FIELDS = ("tp", "fp", "tn", "fn", "exact_match", "nan", "out_of_range", "nan_positive",
+          "categorical_correct", "top1_positive", "negative_rows", "confusion_matrix",
+          "top_k_hits")
+
+
 def assert_counts_equal(got, want, weighted=False):
+    """Every field of `Counts` (identical when unweighted; float32 batch sums when weighted)."""
     if not weighted:
         assert got.tp.dtype == np.int64
-        assert got == want, [(f, getattr(got, f), getattr(want, f)) for f in
-                             ("tp", "fp", "tn", "fn", "exact_match", "nan", "n")
+        assert got == want, [(f, getattr(got, f), getattr(want, f)) for f in FIELDS + ("n",)
                              if not np.array_equal(getattr(got, f), getattr(want, f))]
         return
-    for field in ("tp", "fp", "tn", "fn", "exact_match", "nan"):
-        np.testing.assert_allclose(getattr(got, field), getattr(want, field), rtol=1e-5,
-                                   atol=1e-4, err_msg=field)
+    for field in FIELDS:
+        a, b = getattr(got, field), getattr(want, field)
+        assert (a is None) == (b is None), field
+        if a is not None:
+            np.testing.assert_allclose(np.asarray(a, np.float64), np.asarray(b, np.float64),
+                                       rtol=1e-5, atol=1e-4, err_msg=field)
     assert math.isclose(got.n, want.n, rel_tol=1e-5)
+    assert got.sample_unit == want.sample_unit
 
 
 # -- parity with the numpy reference -------------------------------------------------------------
@@ -179,12 +189,12 @@ def test_shapes_binary_class_ids_and_sequences():
     assert_counts_equal(m.counts(), M.confusion_counts(yseq, seq))
     mw = ThresholdCounts(weighted=True)
     mw.update_state(yseq, seq, w)  # one weight per sequence
-    assert_counts_equal(mw.counts(), M.confusion_counts(
-        yseq.reshape(-1, 2), seq.reshape(-1, 2), sample_weight=np.repeat(w, 60)), weighted=True)
+    assert_counts_equal(mw.counts(), M.confusion_counts(yseq, seq, sample_weight=w[:, None]),
+                        weighted=True)
 
 
 def test_shape_and_label_errors():
-    with pytest.raises(ValueError, match=r"Expected `y_true` with the shape of `y_pred`"):
+    with pytest.raises(ValueError, match=r"Expected `y_true` with the shape of `y_score`"):
         ThresholdCounts().update_state(np.zeros((4, 3)), np.zeros((4, 2), F32))
     with pytest.raises(ValueError,
                        match=r"Expected scores with 3 columns.*received `y_pred` with 2"):
@@ -203,6 +213,14 @@ def test_shape_and_label_errors():
         ThresholdCounts(thresholds=[0.5, 0.2])
     with pytest.raises(ValueError, match=r"has no counts yet"):
         ThresholdCounts().counts()
+    with pytest.raises(ValueError, match=r"zero_division"):
+        ThresholdCounts(zero_division=0.5)
+    with pytest.raises(ValueError, match=r"ignore_value"):
+        ThresholdCounts(ignore_value=1)
+    m = ThresholdCounts()
+    m.update_state(np.zeros((4, 2)), np.zeros((4, 2), F32))
+    with pytest.raises(ValueError, match=r"built for multi-label.*received class ids"):
+        m.update_state(np.zeros(4), np.zeros((4, 2), F32))
 
 
 def test_sample_weight_needs_weighted():
@@ -232,6 +250,9 @@ def test_result_matches_counts_at_the_decision_threshold(decision):
         "tc_macro_f1": c.f1("macro", zero_division=0)[i],
         "tc_binary_accuracy": c.binary_accuracy()[i],
         "tc_exact_match_accuracy": c.exact_match_accuracy()[i],
+        "tc_categorical_accuracy": c.categorical_accuracy(),
+        "tc_macro_roc_auc": c.roc_auc("macro"),
+        "tc_macro_average_precision": c.average_precision("macro"),
     }
     for compiled in (False, True):
         result = tf.function(m.result)() if compiled else m.result()
@@ -278,7 +299,7 @@ def test_result_before_update_and_reset():
     assert all(float(v) == 0.0 for v in m.result().values())
     m.update_state(np.ones((2, 3)), np.ones((2, 3), F32))
     assert m.counts().n == 2
-    assert keras.backend.standardize_dtype(m.histogram.dtype) == "int32"
+    assert keras.backend.standardize_dtype(m.sums.dtype) == "int32"
     m.reset_state()
     c = m.counts()
     assert c.n == 0 and c.tp.sum() == 0 and c.exact_match.sum() == 0
@@ -286,13 +307,323 @@ def test_result_before_update_and_reset():
 
 def test_config_round_trip():
     m = ThresholdCounts(thresholds=[0.1, 0.5, 0.9], from_logits=True, label_names=["a", "b"],
-                        decision_threshold=0.4, name="x", weighted=True)
+                        decision_threshold=0.4, name="x", weighted=True, ignore_value=-1,
+                        label_axis=1, multiclass=True, confusion_matrix=False,
+                        zero_division=float("nan"), output_name="out")
     clone = ThresholdCounts.from_config(m.get_config())
-    assert clone.get_config() == m.get_config()
-    assert clone.num_labels == 2 and clone.label_names == ["a", "b"]
+    config, clone_config = m.get_config(), clone.get_config()
+    assert math.isnan(config.pop("zero_division")) and math.isnan(clone_config.pop("zero_division"))
+    assert clone_config == config
+    assert clone.expected_labels == 2 and clone.label_names == ["a", "b"]
+    assert clone.log_name == "out_x" and clone.ignore_value == -1 and clone.label_axis == 1
     np.testing.assert_array_equal(clone.thresholds, m.thresholds)
     restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(m))
     assert isinstance(restored, ThresholdCounts) and restored.name == "x"
+
+
+# -- new per-step sums, layouts, ignored labels, compiled -----------------------------------------
+
+
+@pytest.mark.parametrize("jit_compile", [False, True])
+def test_compiled_single_label_ignored_and_channels_first(jit_compile):
+    """Class ids with an ignored id (255) and [N, C, H, W] scores (label_axis=1), per-cell
+    weights with NaN-ignored labels: every Counts field equals confusion_counts, compiled."""
+    rng = np.random.default_rng(11)
+    s = rng.random((4, 3, 5, 6)).astype(F32)
+    ids = np.where(rng.random((4, 5, 6)) < 0.2, 255, rng.integers(0, 3, (4, 5, 6)))
+    m = ThresholdCounts(thresholds=11, label_axis=1, ignore_value=255)
+    step = tf.function(lambda y, p: m.update_state(y, p), jit_compile=jit_compile)
+    step(ids[:2], s[:2])
+    step(ids[2:], s[2:])
+    want = M.confusion_counts(ids, s, 11, label_axis=1, ignore_value=255)
+    assert_counts_equal(m.counts(), want)
+    assert want.confusion_matrix is not None and want.sample_unit == "positions"
+
+    y = (rng.random((30, 4)) < 0.4).astype(F32)
+    y[rng.random(y.shape) < 0.2] = np.nan
+    p = rng.random((30, 4)).astype(F32)
+    w = (rng.integers(0, 8, (30, 4)) / 4).astype(F32)
+    mw = ThresholdCounts(thresholds=11, ignore_value=float("nan"), weighted=True)
+    tf.function(lambda y, p, w: mw.update_state(y, p, w), jit_compile=jit_compile)(y, p, w)
+    assert_counts_equal(mw.counts(), M.confusion_counts(
+        y, p, 11, sample_weight=w, ignore_value=float("nan")), weighted=True)
+
+
+def test_issue_9_missing_labels_through_the_metric():
+    """Issue 9's 6x3 input with 5 NaN labels: per-label F1 [0.6667, 1.0, 1.0] (scikit-learn on
+    the observed cells), not [0.5714, 0.6667, 0.6667] (NaN read as negative)."""
+    nan = np.nan
+    y = np.array([[1, 0, nan], [0, 1, 1], [1, nan, 0], [nan, 1, 1], [1, 0, nan],
+                  [0, nan, 0]], F32)
+    s = np.array([[0.9, 0.2, 0.8], [0.6, 0.7, 0.9], [0.4, 0.9, 0.1], [0.8, 0.8, 0.7],
+                  [0.7, 0.3, 0.9], [0.1, 0.6, 0.2]], F32)
+    m = ThresholdCounts(thresholds=[0.5], ignore_value=float("nan"), name="tc")
+    tf.function(lambda y, s: m.update_state(y, s))(y, s)
+    np.testing.assert_allclose(m.counts().f1()[:, 0], [2 / 3, 1.0, 1.0], atol=1e-12)
+    assert float(m.result()["tc_macro_f1"]) == pytest.approx((2 / 3 + 2) / 3, rel=1e-6)
+
+
+def test_zero_division_of_the_headline():
+    """A label absent from validation: macro F1 0.75 with zero_division=0, 1.0 with nan."""
+    y = np.array([[1, 1, 1, 0], [0, 1, 1, 0], [1, 0, 0, 0]], F32)
+    s = np.where(y == 1, 0.9, 0.1).astype(F32)
+    got = {}
+    for zd in (0, 1, float("nan")):
+        m = ThresholdCounts(zero_division=zd, name="tc")
+        m.update_state(y, s)
+        got[str(zd)] = float(m.result()["tc_macro_f1"])
+    assert got == {"0": 0.75, "1": 1.0, "nan": 1.0}
+
+
+def test_invalid_labels_raise_when_counts_are_read():
+    m = ThresholdCounts()
+    tf.function(lambda y, s: m.update_state(y, s))(
+        np.array([[0, -1], [1, 0]], F32), np.full((2, 2), 0.3, F32))
+    with pytest.raises(ValueError, match=r"received 1 cells that are not.*ignore_value"):
+        m.counts()
+
+
+# -- counters that never wrap --------------------------------------------------------------------
+
+
+def _set_state(metric, values):
+    values = np.asarray(values)
+    if metric.weighted:
+        metric.sums_high.assign(values.astype(F32))
+        metric.sums.assign((values - values.astype(F32).astype(np.float64)).astype(F32))
+    else:
+        metric.sums.assign((values & (2**24 - 1)).astype(np.int32))
+        metric.sums_high.assign((values >> 24).astype(np.int32))
+
+
+def _state(metric):
+    low = keras.ops.convert_to_numpy(metric.sums).astype(np.int64)
+    return (keras.ops.convert_to_numpy(metric.sums_high).astype(np.int64) << 24) + low
+
+
+@pytest.mark.slow
+def test_issue_repro_segmentation_epoch_is_exact():
+    """Issue 9: outputs [64, 511, 511, 1], 130 steps, every label 0, every score 0.3: n is
+    2,172,526,720 (it was written as -2,122,440,576). 129 steps are preset in the state, the
+    130th is a real compiled update."""
+    y = np.zeros((64, 511, 511, 1), F32)
+    s = np.full((64, 511, 511, 1), 0.3, F32)
+    m = ThresholdCounts(thresholds=11)
+    step = tf.function(lambda y, s: m.update_state(y, s))
+    step(y, s)
+    one = _state(m)
+    assert one.max() == 64 * 511 * 511
+    _set_state(m, 129 * one)
+    step(y, s)
+    c = m.counts()
+    assert c.n == 2_172_526_720 and c.n > 2**31
+    assert c.tn[0].tolist() == [0] * 4 + [2_172_526_720] * 7
+    assert c.fp[0].tolist() == [2_172_526_720] * 4 + [0] * 7
+    assert c.exact_match.tolist() == [0] * 4 + [2_172_526_720] * 7
+    assert c.sample_unit == "positions"
+
+
+def test_unweighted_state_exact_past_2_31_and_refused_past_2_53():
+    rng = np.random.default_rng(5)
+    y = (rng.random((64, 3)) < 0.5).astype(F32)
+    s = rng.random((64, 3)).astype(F32)
+    m = ThresholdCounts(thresholds=5)
+    step = tf.function(lambda y, s: m.update_state(y, s))
+    step(y, s)
+    one = _state(m)
+    big = one * 40_000_000  # n = 2,560,000,000: far past int32
+    _set_state(m, big)
+    step(y, s)
+    np.testing.assert_array_equal(_state(m), big + one)
+    c, ref = m.counts(), M.confusion_counts(y, s, 5)
+    assert c.n == 64 * 40_000_001 and c.n > 2**31
+    for field in ("tp", "fp", "tn", "fn", "exact_match", "categorical_correct", "top1_positive"):
+        np.testing.assert_array_equal(getattr(c, field), getattr(ref, field) * 40_000_001)
+    _set_state(m, np.where(one > 0, 2**53 - 1 - 64, 0))
+    step(y, s)  # reaches 2**53 - 1 at most: still exact
+    assert int(_state(m).max()) == 2**53 - 1
+    step(y, s)
+    with pytest.raises(ValueError, match=r"2\*\*53 - 1"):
+        m.counts()
+
+
+def test_weighted_state_keeps_2_2e9_unit_weights():
+    """2.2e9 unit weights preset, 1,000 more added by a real update: exact (float32 alone
+    cannot hold 2,200,001,000)."""
+    m = ThresholdCounts(thresholds=3, weighted=True)
+    y = np.zeros((1000, 1), F32)
+    s = np.full((1000, 1), 0.7, F32)
+    step = tf.function(lambda y, s, w: m.update_state(y, s, w))
+    step(y, s, np.ones(1000, F32))
+    values = keras.ops.convert_to_numpy(m.sums_high).astype(np.float64) * 2.2e6
+    _set_state(m, values)
+    step(y, s, np.ones(1000, F32))
+    c = m.counts()
+    assert c.n == 2_200_001_000.0
+    assert float(np.float32(2_200_001_000.0)) != 2_200_001_000.0
+    assert c.fp[0].tolist() == [2_200_001_000.0] * 2 + [0.0]
+
+
+# -- real fits: Keras' accuracy, confusion matrix, top-k, EarlyStopping, output names -------------
+
+
+@pytest.mark.parametrize("kind", ["multi_label_logits", "sparse_softmax", "one_hot_weighted"])
+def test_categorical_accuracy_equals_keras_accuracy_in_fit(kind):
+    """``metrics=["accuracy"]``: CategoricalAccuracy for a multi-label [N, 20] logits model,
+    SparseCategoricalAccuracy for class ids; weighted with ``weighted_metrics``. The logged
+    ``threshold_counts_categorical_accuracy`` equals Keras' ``accuracy`` and ``val_accuracy``
+    each epoch."""
+    rng = np.random.default_rng(12)
+    keras.utils.set_random_seed(12)
+    x = rng.normal(size=(200, 8)).astype(F32)
+    xv = rng.normal(size=(80, 8)).astype(F32)
+    w = wv = None
+    if kind == "multi_label_logits":
+        y = (rng.random((200, 20)) < 0.2).astype(F32)
+        yv = (rng.random((80, 20)) < 0.2).astype(F32)
+        model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(20)])
+        loss = keras.losses.BinaryCrossentropy(from_logits=True)
+        metric = ThresholdCounts(from_logits=True)
+        model.compile("adam", loss, metrics=["accuracy", metric])
+        assert type(_compiled_accuracy(model, x, y)).__name__ == "CategoricalAccuracy"
+    elif kind == "sparse_softmax":
+        y = rng.integers(0, 5, 200)
+        yv = rng.integers(0, 5, 80)
+        model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(5, "softmax")])
+        metric = ThresholdCounts()
+        model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy", metric])
+        assert type(_compiled_accuracy(model, x, y)).__name__ == "SparseCategoricalAccuracy"
+    else:
+        y = np.eye(4, dtype=F32)[rng.integers(0, 4, 200)]
+        yv = np.eye(4, dtype=F32)[rng.integers(0, 4, 80)]
+        w = rng.integers(1, 4, 200).astype(F32)
+        wv = rng.integers(1, 4, 80).astype(F32)
+        model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(4, "softmax")])
+        metric = ThresholdCounts(multiclass=True, weighted=True)
+        model.compile("adam", "categorical_crossentropy", weighted_metrics=["accuracy", metric])
+    hist = model.fit(x, y, sample_weight=w, validation_data=(xv, yv, wv) if w is not None else (
+        xv, yv), batch_size=32, epochs=2, verbose=0).history
+    for prefix in ("", "val_"):
+        ours = hist[f"{prefix}threshold_counts_categorical_accuracy"]
+        np.testing.assert_allclose(ours, hist[f"{prefix}accuracy"], rtol=1e-6, atol=1e-7)
+    assert 0.0 < hist["val_accuracy"][-1] < 1.0
+    c = metric.counts()  # the validation pass of the last epoch
+    assert c.categorical_accuracy() == pytest.approx(hist["val_accuracy"][-1], rel=1e-6)
+    if kind != "multi_label_logits":
+        assert c.confusion_matrix.trace() == pytest.approx(c.categorical_correct)
+
+
+def _compiled_accuracy(model, x, y):
+    model.evaluate(x[:8], y[:8], verbose=0)
+    return [m for m in model._compile_metrics.metrics if "ccuracy" in type(m).__name__][0]
+
+
+def test_confusion_matrix_and_top_k_equal_scikit_learn_on_predict():
+    """Sparse softmax model, learning rate 0: the written confusion matrix equals
+    sklearn.metrics.confusion_matrix on model.predict's argmax, top-k equals
+    top_k_accuracy_score (tie-free scores), weighted too."""
+    from sklearn.metrics import confusion_matrix, top_k_accuracy_score
+
+    rng = np.random.default_rng(13)
+    keras.utils.set_random_seed(13)
+    num_c = 7
+    x = rng.normal(size=(256, 10)).astype(F32)
+    y = rng.integers(0, num_c, 256)
+    w = rng.integers(1, 5, 256).astype(F32)
+    model = keras.Sequential([keras.Input((10,)), keras.layers.Dense(num_c, "softmax")])
+    plain, weighted = ThresholdCounts(), ThresholdCounts(weighted=True, name="tcw")
+    model.compile(keras.optimizers.SGD(0.0), "sparse_categorical_crossentropy",
+                  metrics=[plain], weighted_metrics=[weighted])
+    model.fit(x, y, sample_weight=w, batch_size=64, epochs=1, verbose=0)
+    probs = model.predict(x, batch_size=64, verbose=0)
+    pred = probs.argmax(axis=1)
+    labels = list(range(num_c))
+    c, cw = plain.counts(), weighted.counts()
+    np.testing.assert_array_equal(c.confusion_matrix, confusion_matrix(y, pred, labels=labels))
+    np.testing.assert_allclose(cw.confusion_matrix, confusion_matrix(
+        y, pred, labels=labels, sample_weight=w), rtol=1e-6)
+    assert len(np.unique(probs, axis=1)[0]) == num_c  # no ties within a row
+    for k in range(1, 6):
+        assert c.top_k_accuracy(k) == pytest.approx(
+            top_k_accuracy_score(y, probs, k=k, labels=labels), abs=1e-12)
+        assert cw.top_k_accuracy(k) == pytest.approx(
+            top_k_accuracy_score(y, probs, k=k, labels=labels, sample_weight=w), rel=1e-6)
+    assert_counts_equal(c, M.confusion_counts(y, probs))
+
+
+def test_early_stopping_monitors_macro_average_precision():
+    """EarlyStopping(monitor="val_threshold_counts_macro_average_precision", mode="max") finds
+    the key: with learning rate 0 nothing improves and it stops after patience + 1 epochs."""
+    rng = np.random.default_rng(14)
+    x = rng.normal(size=(96, 6)).astype(F32)
+    y = (rng.random((96, 3)) < 0.4).astype(F32)
+    model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(3)])
+    metric = ThresholdCounts(from_logits=True)
+    model.compile(keras.optimizers.SGD(0.0), keras.losses.BinaryCrossentropy(from_logits=True),
+                  metrics=[metric])
+    stop = keras.callbacks.EarlyStopping(
+        monitor="val_threshold_counts_macro_average_precision", mode="max", patience=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a missing monitor key only warns
+        hist = model.fit(x, y, validation_data=(x, y), epochs=10, batch_size=32, verbose=0,
+                         callbacks=[stop]).history
+    assert len(hist["loss"]) == 2
+    want = M.confusion_counts(y, model.predict(x, verbose=0), from_logits=True)
+    assert hist["val_threshold_counts_macro_average_precision"][-1] == pytest.approx(
+        want.average_precision("macro"), rel=1e-5)
+    assert hist["val_threshold_counts_macro_roc_auc"][-1] == pytest.approx(
+        want.roc_auc("macro"), rel=1e-5)
+
+
+def _two_output_model():
+    inp = keras.Input((4,))
+    a = keras.layers.Dense(2, name="out_a")(inp)
+    b = keras.layers.Dense(3, name="out_b")(inp)
+    return keras.Model(inp, {"out_a": a, "out_b": b})
+
+
+@pytest.mark.parametrize("extra_depth", [0, 3])
+def test_output_names_in_a_two_output_model(monkeypatch, extra_depth):
+    """Keys and tags are ``<output>_<name>``, read from Keras' compiled metrics at any call
+    depth (extra_depth wraps Keras' MetricsList.update_state in more frames)."""
+    from keras.src.trainers import compile_utils
+
+    if extra_depth:
+        original = compile_utils.MetricsList.update_state
+
+        def deeper(self, *args, depth=extra_depth, **kw):
+            if depth:
+                return deeper(self, *args, depth=depth - 1, **kw)
+            return original(self, *args, **kw)
+
+        monkeypatch.setattr(compile_utils.MetricsList, "update_state", deeper)
+    rng = np.random.default_rng(15)
+    x = rng.normal(size=(32, 4)).astype(F32)
+    ys = {"out_a": (rng.random((32, 2)) < 0.5).astype(F32),
+          "out_b": (rng.random((32, 3)) < 0.5).astype(F32)}
+    model = _two_output_model()
+    ma, mb = ThresholdCounts(from_logits=True), ThresholdCounts(from_logits=True)
+    model.compile("sgd", {"out_a": "binary_crossentropy", "out_b": "binary_crossentropy"},
+                  metrics={"out_a": [ma], "out_b": [mb]})
+    hist = model.fit(x, ys, epochs=1, verbose=0).history
+    assert ma.log_name == "out_a_threshold_counts" and mb.log_name == "out_b_threshold_counts"
+    assert "out_a_threshold_counts_macro_f1" in hist and "out_b_threshold_counts_macro_f1" in hist
+    assert ma.counts().num_labels == 2 and mb.counts().num_labels == 3
+
+
+def test_output_name_not_found_fails_loudly():
+    """Called by a multi-output model with no Keras metric container in sight (as if Keras
+    changed its internals): a RuntimeError naming ``output_name=``, never colliding keys."""
+    metric = ThresholdCounts()
+
+    def train_step(self):  # a frame whose ``self`` is a two-output model
+        metric.update_state(np.zeros((2, 2), F32), np.zeros((2, 2), F32))
+
+    with pytest.raises(RuntimeError, match=r"output_name="):
+        train_step(_two_output_model())
+    named = ThresholdCounts(output_name="out_a")
+    named.update_state(np.zeros((2, 2), F32), np.zeros((2, 2), F32))
+    assert named.log_name == "out_a_threshold_counts"
 
 
 # -- other backends (subprocesses: the backend is fixed when Keras is imported) -------------------
@@ -323,6 +654,26 @@ BACKEND_SCRIPT = textwrap.dedent("""
     metric = [m for m in model.metrics[-1].metrics if isinstance(m, ThresholdCounts)][0]
     want = M.confusion_counts(y, model.predict(x, verbose=0), from_logits=True)
     assert metric.counts() == want
+    # new state: class ids (confusion matrix, top-k), ignored labels, Keras' accuracy in fit
+    ids = np.where(rng.random(40) < 0.2, 255, rng.integers(0, 5, 40))
+    s = rng.random((40, 5)).astype(np.float32)
+    m = ThresholdCounts(ignore_value=255)
+    m.update_state(ids[:25], s[:25]); m.update_state(ids[25:], s[25:])
+    assert m.counts() == M.confusion_counts(ids, s, ignore_value=255)
+    keras.utils.set_random_seed(1)
+    yc = rng.integers(0, 4, 96)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(4, activation="softmax")])
+    metric = ThresholdCounts()
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy", metric])
+    hist = model.fit(x, yc, validation_data=(x, yc), batch_size=32, epochs=2, verbose=0).history
+    for p in ("", "val_"):
+        np.testing.assert_allclose(hist[p + "threshold_counts_categorical_accuracy"],
+                                   hist[p + "accuracy"], rtol=1e-6)
+    probs = model.predict(x, batch_size=32, verbose=0)
+    c = metric.counts()
+    assert c == M.confusion_counts(yc, probs), "validation counts"
+    assert c.confusion_matrix.trace() == c.categorical_correct
     print("BACKEND_OK", keras.backend.backend())
 """)
 

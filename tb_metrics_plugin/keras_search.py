@@ -1,0 +1,149 @@
+"""Placing scores among the thresholds exactly, in ``keras.ops`` (the first kernel of
+`keras_ops`).
+
+Every score is compared with the float32 cut values (the thresholds, or their float32 logits)
+on integer keys that order like the floats (their bits), so the comparison stays exact where
+float comparisons flush subnormals to zero (TensorFlow and XLA on CPU do). Instead of a binary
+search (slow on XLA) a lookup table on the high bits of the key gives the number of cuts below
+the score's bucket, and one comparison with the single cut that may lie inside the bucket
+finishes the count; the table is built in numpy once (`build_search_table`), such that no
+bucket holds two cuts (8K entries for 101 thresholds), else ``ops.searchsorted`` on the keys.
+
+>>> import numpy as np
+>>> score_keys(np.array([-1.0, -0.0, 0.0, 1.0], np.float32)).tolist()
+[-1065353217, -1, 0, 1065353216]
+"""
+import numpy as np
+from keras import ops
+
+__all__ = ["score_keys", "round_down_to_float32", "cut_keys_of", "build_search_table", "reach",
+           "out_of_range", "float_keys", "KEY_OF_NEG_INF"]
+
+_MAX_TABLE = 1 << 18
+
+
+def score_keys(values):
+    """Integer keys (numpy int64) that order like float32 values, as the kernels compute them.
+
+    The key of a float32 is its bit pattern read as int32 with the magnitude bits of negative
+    values flipped: the order of the keys is the order of the floats, except that -0.0 (key -1)
+    sorts just below +0.0 (key 0). NaN keys lie outside [key(-inf), key(+inf)].
+    """
+    bits = np.asarray(values, dtype=np.float32).view(np.int32).astype(np.int64)
+    return np.where(bits < 0, bits ^ 0x7FFFFFFF, bits)
+
+
+def round_down_to_float32(values):
+    """The largest float32 <= each float64 value (NaN and +-inf kept).
+
+    For every float32 cut ``c``: ``s >= c`` iff ``round_down_to_float32(s) >= c``.
+    """
+    v = np.asarray(values, dtype=np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):
+        f = v.astype(np.float32)
+        up = f.astype(np.float64) > v
+    return np.where(up, np.nextafter(f, np.float32(-np.inf)), f)
+
+
+def cut_keys_of(cuts):
+    """Keys of the cut values: ``score >= cut`` iff ``score_keys(score) >= cut_keys_of(cut)``.
+
+    A cut at zero gets key -1 so that both -0.0 and +0.0 reach it, as IEEE comparison says.
+    """
+    cuts = np.asarray(cuts, dtype=np.float32)
+    return np.where(cuts == 0, -1, score_keys(cuts))
+
+
+def build_search_table(cuts, max_table=_MAX_TABLE):
+    """Precomputes the lookup that turns a score's key into the number of cuts <= score.
+
+    For key ``x`` (see `score_keys`), ``b = clip((x >> shift) - offset, 0, len(table) - 1)``,
+    ``base = table[b]`` and ``k = base + (x >= cut_keys[base])``: ``base`` counts the cuts below
+    the bucket of ``x`` and at most one cut lies inside it. ``shift`` is the largest that gives
+    every finite cut a bucket of its own; -inf and +inf cuts (the logits of 0 and 1) fall outside
+    the table's range and are handled by the clipping.
+
+    Returns:
+      ``(shift, offset, table, cut_keys)`` (numpy int32 arrays and ints), or None when the table
+      would exceed ``max_table`` entries or two cuts are equal.
+    """
+    cuts = np.asarray(cuts, dtype=np.float32)
+    keys = cut_keys_of(cuts)
+    if cuts.size > 1 and not np.all(np.diff(keys) > 0):
+        return None
+    n_below = int(np.sum(np.isneginf(cuts)))
+    fin_keys = keys[np.isfinite(cuts)]
+    cut_keys = np.concatenate([keys, [np.iinfo(np.int32).max]]).astype(np.int32)
+    if fin_keys.size == 0:
+        return 0, 0, np.array([n_below], dtype=np.int32), cut_keys
+    shift = 0
+    for s in range(31, -1, -1):
+        if np.all(np.diff(fin_keys >> s) > 0):
+            shift = s
+            break
+    prefixes = fin_keys >> shift
+    offset = int(prefixes[0]) - 1
+    size = int(prefixes[-1]) - int(prefixes[0]) + 3
+    if size > max_table:
+        return None
+    buckets = np.arange(size, dtype=np.int64) + offset
+    table = n_below + np.searchsorted(prefixes, buckets, side="left")
+    return shift, offset, table.astype(np.int32), cut_keys
+
+
+def reach(scores, cuts, search=None):
+    """``(k, isnan)``: k [R, L] int32 = the number of float32 ``cuts`` each score reaches
+    (``score >= cut``; 0 for NaN), exactly; ``search`` = `build_search_table` (None: binary
+    search). float64 scores are compared in float64."""
+    scores64 = None
+    if _dtype(scores) == "float64":
+        scores64 = scores
+        scores = ops.cast(scores, "float32")
+    elif _dtype(scores) != "float32":
+        scores = ops.cast(scores, "float32")  # float16 / bfloat16 / ints: exact
+    isnan = ops.isnan(scores)
+    key = float_keys(scores)
+    if search is not None:
+        shift, offset, table, cut_keys = search
+        bucket = ops.right_shift(key, shift) if shift else key
+        bucket = ops.clip(ops.subtract(bucket, offset), 0, table.shape[0] - 1)
+        # The cut that may lie inside the bucket is cut_keys[table[bucket]]; gathering it by
+        # bucket (a second table) keeps the two lookups independent.
+        inside = ops.take(cut_keys[table], bucket)
+        k = ops.add(ops.take(table, bucket), ops.cast(ops.greater_equal(key, inside), "int32"))
+    else:
+        keys = cut_keys_of(cuts).astype(np.int32)
+        k = ops.searchsorted(keys, ops.reshape(key, (-1,)), side="right")
+        k = ops.reshape(ops.cast(k, "int32"), ops.shape(scores))
+    if scores64 is not None:
+        # float32(s) >= c for a float32 cut c iff s >= c, except when s rounds up onto c.
+        lower = np.concatenate([[-np.inf], np.asarray(cuts, np.float64)])
+        k = ops.subtract(k, ops.cast(ops.less(scores64, ops.take(lower, k)), "int32"))
+    return ops.where(isnan, 0, k), isnan
+
+
+def float_keys(scores32):
+    """int32 keys of float32 scores that order like the floats (see `score_keys`)."""
+    bits = ops.view(scores32, "int32")
+    return ops.bitwise_xor(bits, ops.bitwise_and(ops.right_shift(bits, 31), 0x7FFFFFFF))
+
+
+_KEY_OF_ONE = int(score_keys(np.float32(1.0)))
+KEY_OF_NEG_INF = int(score_keys(np.float32(-np.inf)))
+
+
+def out_of_range(scores, isnan):
+    """bool [R, L]: non-NaN scores below 0 or above 1, compared exactly (on float32 keys, so a
+    negative subnormal counts where the CPU flushes it to zero; float64 compared as float64)."""
+    if _dtype(scores) == "float64":
+        outside = ops.logical_or(ops.less(scores, 0.0), ops.greater(scores, 1.0))
+    else:
+        key = float_keys(scores if _dtype(scores) == "float32" else ops.cast(scores, "float32"))
+        outside = ops.logical_or(ops.less(key, -1), ops.greater(key, _KEY_OF_ONE))
+    return ops.logical_and(outside, ops.logical_not(isnan))
+
+
+def _dtype(x):
+    import keras
+
+    return keras.backend.standardize_dtype(x.dtype)
