@@ -190,7 +190,11 @@ def format_batch(y_true, y_pred, sample_weight=None, *, layout, ignore_value=Non
             per_row = ops.sum(ops.cast(labels, "int32"), axis=1)
             checked = ops.not_equal(per_row, 1)
             if observed is not None:
-                checked = ops.logical_and(checked, ops.all(observed, axis=1))
+                # A row is one-hot when fully observed; a partly ignored row's class is unknown
+                # (as `inputs.format_inputs` refuses it); a fully ignored row is left out.
+                all_obs = ops.all(observed, axis=1)
+                partial = ops.logical_and(ops.any(observed, axis=1), ops.logical_not(all_obs))
+                checked = ops.logical_or(ops.logical_and(checked, all_obs), partial)
             invalid = invalid + ops.sum(ops.cast(checked, "int32"))
             class_ids = _first_true(labels, num_l)
         if observed is not None:

@@ -138,8 +138,8 @@ def test_single_label_matches_confusion_counts(seed, n, num_classes, one_hot, ig
     kw = dict(thresholds=11, sample_weight=w, confusion_matrix=confusion_matrix)
     if one_hot:
         y = np.eye(num_classes, dtype=F32)[ids]
-        if ignore:
-            y[rng.random(y.shape) < 0.2] = -1
+        if ignore:  # whole rows: a partly ignored one-hot row has no class (refused below)
+            y[rng.random(n) < 0.3] = -1
             kw["ignore_value"] = -1
         kw["multiclass"] = True
     else:
@@ -323,3 +323,17 @@ def test_sums_layout_sections_are_disjoint_and_cover():
     assert all(a[1] == b[0] for a, b in zip(spans, spans[1:]))
     assert lay.top_k == 4 and lay.shapes["confusion_matrix"] == (4, 4)
     assert Counts  # the numpy container the state becomes
+
+
+def test_partly_ignored_one_hot_rows_are_refused_as_in_numpy():
+    """[1, -1, 0] or [0, -1, -1] with multiclass=True: the class is not known for sure, so the
+    kernels count the row as invalid and `counts` raises, as `confusion_counts` does."""
+    s = np.array([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6]], dtype=F32)
+    y = np.array([[1, -1, 0], [0, 0, 1]], dtype=F32)
+    with pytest.raises(ValueError):
+        reference(y, s, thresholds=11, ignore_value=-1, multiclass=True)
+    with pytest.raises(ValueError):
+        kernel_counts(y, s, thresholds=11, ignore_value=-1, multiclass=True)
+    y[0] = -1  # the whole row ignored: left out, fine on both
+    assert_same(kernel_counts(y, s, thresholds=11, ignore_value=-1, multiclass=True),
+                reference(y, s, thresholds=11, ignore_value=-1, multiclass=True), weighted=False)
