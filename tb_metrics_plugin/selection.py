@@ -105,10 +105,13 @@ def objective_values(counts, metric="f1", per_label=True, **params):
         tp, fp, fn = (a.sum(axis=0, keepdims=True) for a in (tp, fp, fn))
     support = tp[:, :1] + fn[:, :1]
     has_pos = np.broadcast_to(support > 0, tp.shape)
-    if metric in ("f1", "fbeta"):
-        b2 = params.get("beta", 1.0) ** 2
-        values = safe_divide((1 + b2) * tp, (1 + b2) * tp + b2 * fn + fp, 0.0)
-        return values, has_pos
+    # The same expressions, in the same order, as Counts.f1 / Counts.fbeta: the values (and
+    # so the ties) agree with them to the last bit.
+    if metric == "f1":
+        return safe_divide(2 * tp, 2 * tp + fp + fn, 0.0), has_pos
+    if metric == "fbeta":
+        b2 = params["beta"] ** 2
+        return safe_divide((1 + b2) * tp, (1 + b2) * tp + b2 * fn + fp, 0.0), has_pos
     precision = safe_divide(tp, tp + fp, 0.0)
     recall = safe_divide(tp, tp + fn, 0.0)
     if metric == "recall_at_precision":

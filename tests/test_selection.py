@@ -351,3 +351,15 @@ def test_version_1_files_still_load(tmp_path):
     # logits: 0.3 -> logit(0.3) < 0; NaN threshold -> default 0.5 -> logit 0
     assert back.predict(np.array([[-0.5, 0.0], [-1.0, -0.1]])).tolist() == [[True, True],
                                                                              [False, False]]
+
+
+def test_objective_values_equal_counts_methods_bit_for_bit():
+    """The best value of "f1" / "fbeta" is Counts.f1 / Counts.fbeta at the chosen threshold, to
+    the last bit (the heatmap's best mode and the table read one or the other)."""
+    rng = np.random.default_rng(5)
+    c = tbm.confusion_counts(rng.random((500, 7)) < 0.3, rng.random((500, 7)), thresholds=101,
+                             sample_weight=rng.random(500))
+    values, _ = selection.objective_values(c, "f1")
+    np.testing.assert_array_equal(values, c.f1(zero_division=0))
+    values, _ = selection.objective_values(c, "fbeta", beta=0.5)
+    np.testing.assert_array_equal(values, c.fbeta(beta=0.5, zero_division=0))
