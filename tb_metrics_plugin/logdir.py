@@ -5,9 +5,12 @@ single run needs none. The tag defaults to the only tag and the step to the late
 not exist raises `CliError` naming what does.
 """
 import glob
+import logging
 import os
 import sys
 import types
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["CliError", "find_runs", "resolve_run", "read", "load", "listing",
            "use_pure_python_reader", "PURE_PYTHON_MAX_BYTES"]
@@ -97,7 +100,27 @@ def load(path, run=None, tag=None, step=None):
     elif step not in steps:
         raise CliError(f"Expected --step to be a step of tag {tag!r} in {directory!r} "
                        f"({len(steps)} steps: {listing(sorted(steps))}); received {step}.")
-    return run_name, tag, step, steps[step]
+    counts = steps[step]
+    for message in data_warnings(counts):
+        logger.warning("%s", message)
+    return run_name, tag, step, counts
+
+
+def data_warnings(counts):
+    """What the counts of a step say about the data, as the dashboard's banner says it:
+    scores outside [0, 1] read as probabilities, NaN scores."""
+    from tb_metrics_plugin import counting
+
+    out = []
+    message = counting.out_of_range_message(counts)
+    if message:
+        out.append(message)
+    nan = float(counts.nan.sum())
+    if nan > 0:
+        labels = [n for n, v in zip(counts.label_names, counts.nan) if v > 0]
+        out.append(f"{nan:g} NaN scores were counted (never positive), in {len(labels)} "
+                   f"label(s): {listing(labels, 6)}.")
+    return out
 
 
 # TensorBoard's pure-Python reader checks each record's CRC in Python at about 3-4 MB/s;

@@ -461,3 +461,29 @@ def test_tag_chooses_among_several(logdir):
                         "json"))
     assert doc["tag"] == "second" and doc["step"] == 0
     assert [r["support"] for r in doc["rows"]] == c.support.tolist()
+
+
+def test_report_warns_about_logits_read_as_probabilities_and_nan(tmp_path):
+    """The dashboard's banner, on the command line: scores outside [0, 1] read with
+    from_logits=False (naming from_logits=True) and NaN scores warn on stderr; exit 0."""
+    import io
+    import warnings
+
+    from tb_metrics_plugin import cli
+
+    rng = np.random.default_rng(0)
+    scores = rng.normal(0, 5, (40, 3))
+    scores[0, 1] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        c = tbm.confusion_counts(rng.random((40, 3)) < 0.5, scores, thresholds=11)
+    run = tmp_path / "bad"
+    tbm.write_counts(run, "threshold_counts", c, step=0)
+    tbm.summary.close_all()
+    out, err = io.StringIO(), io.StringIO()
+    assert cli.main(["report", str(run)], stdout=out, stderr=err) == 0
+    text = err.getvalue()
+    share = f"{100 * c.out_of_range_share():.3g}%"
+    assert "warning" in text and share in text and "from_logits=True" in text
+    assert "1 NaN scores" in text and "label(s): 1" in text
+    assert "precision" in out.getvalue()
