@@ -193,6 +193,28 @@ def _event_files(path):
     return sorted(glob.glob(os.path.join(glob.escape(path), "*tfevents*")))
 
 
+def _run_files(path):
+    """The event files of one run for reading; a path that is not a run is a clear error."""
+    files = _event_files(path)
+    if remote.is_url(path):
+        return files
+    if os.path.isfile(path) and "tfevents" not in os.path.basename(path):
+        raise ValueError(
+            f"Expected a run directory or an event file (its name holds 'tfevents'); received "
+            f"{path!r}.")
+    if not files and os.path.isdir(path):
+        runs = sorted(
+            os.path.relpath(d, path).replace(os.sep, "/")
+            for d, _, names in os.walk(path) if any("tfevents" in n for n in names))
+        if runs:
+            shown = ", ".join(runs[:6]) + (", ..." if len(runs) > 6 else "")
+            raise ValueError(
+                f"Expected a run directory (holding event files); {path!r} holds {len(runs)} "
+                f"runs: {shown}. Read one of them, e.g. "
+                f"read_counts({os.path.join(path, runs[0])!r}).")
+    return files
+
+
 def read_counts(path, tag=None):
     """Reads tb_metrics summaries of one run: ``{tag: [(step, Counts), ...]}`` sorted by step.
 
@@ -210,7 +232,9 @@ def read_counts(path, tag=None):
     are skipped with a logged warning.
 
     Raises:
-      ValueError: a tag written by a newer format version, or a step holding negative counts
+      ValueError: ``path`` does not exist, is a logdir of several runs rather than one run, or
+        is a file that is not an event file; a tag written by a newer format version, or a step
+        holding negative counts
         (a counter that wrapped: refused rather than returned).
     """
     from tensorboard.util import tensor_util
@@ -218,7 +242,7 @@ def read_counts(path, tag=None):
     found = {}
     meta_by_tag = {}
     file_meta = {}  # tag -> (file whose metadata was seen last, how it differs from the first)
-    for filename in _event_files(os.fspath(path)):
+    for filename in _run_files(os.fspath(path)):
         for event in _load(filename):
             if not event.HasField("summary"):
                 continue

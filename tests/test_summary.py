@@ -157,3 +157,24 @@ def test_write_rejects_bad_arguments(tmp_path):
         tbm.write_counts(tmp_path, "t", _counts(), step="x")
     with pytest.raises(ValueError, match="does not exist"):
         tbm.read_counts(tmp_path / "missing")
+
+
+def test_read_counts_names_the_runs_of_a_logdir_and_refuses_other_files(tmp_path):
+    """A logdir (not a run), or a file that is not an event file, is an error naming the fix,
+    not a silent {} (found by a new-user trial)."""
+    c = _counts()
+    tbm.write_counts(tmp_path / "run1" / "train", "t", c, step=0)
+    tbm.write_counts(tmp_path / "run1" / "validation", "t", c, step=0)
+    tbm.summary.close_all()
+    with pytest.raises(ValueError, match=r"holds 2 runs: train, validation"):
+        tbm.read_counts(tmp_path / "run1")
+    with pytest.raises(ValueError, match=r"run1/train"):
+        tbm.read_counts(tmp_path)
+    other = tmp_path / "x.npy"
+    other.write_bytes(b"\x93NUMPY")
+    with pytest.raises(ValueError, match="tfevents"):
+        tbm.read_counts(other)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert tbm.read_counts(empty) == {}  # a run with nothing written yet
+    assert set(tbm.read_counts(tmp_path / "run1" / "train")) == {"t"}
