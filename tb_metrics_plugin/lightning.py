@@ -44,8 +44,14 @@ import os
 
 try:
     import lightning.pytorch as _pl
-except ImportError:  # pragma: no cover - the standalone package
-    import pytorch_lightning as _pl
+except ImportError:  # the older package name
+    try:
+        import pytorch_lightning as _pl
+    except ImportError as e:
+        raise ImportError(
+            "tb_metrics_plugin.lightning needs PyTorch Lightning: pip install "
+            "'tb_metrics_plugin[lightning]' (lightning and torchmetrics; PyTorch itself is "
+            f"yours). Received: {e}") from None
 
 from tb_metrics_plugin import summary
 from tb_metrics_plugin.torch import ThresholdCounts

@@ -18,8 +18,15 @@ import functools
 import warnings
 
 import numpy as np
-import torch
-import torchmetrics
+
+try:
+    import torch
+    import torchmetrics
+except ImportError as e:  # pragma: no cover - exercised in a subprocess test
+    raise ImportError(
+        "tb_metrics_plugin.torch needs PyTorch and torchmetrics: install PyTorch (your CPU or "
+        "CUDA build), then pip install 'tb_metrics_plugin[torch]'. The numpy API "
+        f"(tbm.confusion_counts) needs neither. Received: {e}") from e
 
 from tb_metrics_plugin import counting, inputs
 from tb_metrics_plugin import torch_counting as tc

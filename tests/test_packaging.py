@@ -183,3 +183,19 @@ def test_make_demo_installs_only_keras_and_tensorflow(tmp_path):
     assert '".[tensorflow,test]"' in test and "torch==" in test and " jax" in test
     # reusing the test venv for the demo works too (no duplicate rules)
     _make_dry_run("demo", f"VENV={tmp_path}/v", f"DEMO_VENV={tmp_path}/v")
+
+
+@pytest.mark.parametrize("module,blocked,extra", [
+    ("tb_metrics_plugin.torch", ["torch"], "[torch]"),
+    ("tb_metrics_plugin.torch", ["torchmetrics"], "[torch]"),
+    ("tb_metrics_plugin.lightning", ["lightning", "pytorch_lightning"], "[lightning]"),
+])
+def test_missing_torch_or_lightning_names_the_extra(module, blocked, extra):
+    """Without PyTorch, torchmetrics or Lightning the import error names the extra to install,
+    as the Keras pieces do (found by a new-user trial: a bare ModuleNotFoundError before)."""
+    code = (f"import sys\nfor m in {blocked!r}: sys.modules[m] = None\n"
+            f"try:\n    import {module}\nexcept ImportError as e:\n    print('ERR', e)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=ROOT, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("ERR") and extra in out.stdout and "pip install" in out.stdout
