@@ -131,6 +131,16 @@ def check_label_names(label_names, num_labels):
             f"Expected {num_labels} `label_names` (one per score column); received "
             f"{len(names)}."
         )
+    if len(set(names)) != len(names) or "" in names:
+        seen, dups = set(), []
+        for name in names:
+            if name in seen and name not in dups:
+                dups.append(name)
+            seen.add(name)
+        what = f"duplicates {dups[:5]}" if dups else "an empty name"
+        raise ValueError(
+            f"Expected distinct, non-empty `label_names` (the dashboard and the best-thresholds "
+            f"JSON find labels by name); received {what}.")
     return names
 
 

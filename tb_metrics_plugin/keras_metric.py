@@ -154,6 +154,7 @@ class ThresholdCounts(keras.metrics.Metric):
             label_names = [str(x) for x in label_names]
             if not label_names:
                 raise ValueError("Expected at least one label name; received an empty list.")
+            inputs.check_label_names(label_names, len(label_names))  # distinct, non-empty
         if num_labels is not None:
             num_labels = int(num_labels)
             if num_labels < 1:

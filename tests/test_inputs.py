@@ -1,6 +1,7 @@
 """Validate and format (`inputs`): layouts from shapes, label axes, class ids, ignored cells,
 weights and every refusal's message."""
 import math
+import re
 
 import numpy as np
 import pytest
@@ -182,3 +183,18 @@ def test_weights_laid_out_like_channels_first_scores():
                                sample_weight=pos_w[:, None])
     assert one == tbm.confusion_counts(y[:, 0, ..., None], s[:, 0, ..., None], thresholds=5,
                                        sample_weight=pos_w)
+
+
+@pytest.mark.parametrize("names,needle", [(["a", "a", "b"], "duplicates ['a']"),
+                                          (["a", "", "b"], "an empty name")])
+def test_label_names_must_be_distinct_and_non_empty(names, needle):
+    """Found by a new-user trial: duplicate or empty names were accepted, and the dashboard (which
+    finds labels by name) then showed a blank row and selected the wrong label."""
+    y = np.zeros((4, 3))
+    s = np.full((4, 3), 0.5)
+    with pytest.raises(ValueError, match=re.escape(needle)):
+        tbm.confusion_counts(y, s, label_names=names)
+    from tb_metrics_plugin.keras_metric import ThresholdCounts
+
+    with pytest.raises(ValueError, match=re.escape(needle)):
+        ThresholdCounts(label_names=names)
