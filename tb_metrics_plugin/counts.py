@@ -357,11 +357,14 @@ class Counts:
         """What Keras' ``CategoricalAccuracy`` / ``SparseCategoricalAccuracy`` give: the share
         of samples whose top-scoring label is ``argmax(y_true)`` (first index on ties; a row
         with no positive counts as label 0). Keras' ``metrics=["accuracy"]`` is this for every
-        output with more than one column. NaN when the counts predate it.
+        output with more than one column. NaN for a single column (where Keras picks
+        ``BinaryAccuracy``: `binary_accuracy`) and when the counts predate it.
 
         Raises nothing; returns a float.
         """
-        if self.categorical_correct is None:
+        if self.categorical_correct is None or (self.num_labels == 1 and not self.multiclass):
+            # One column: argmax is always column 0, so the share would read 1.0 whatever the
+            # model does; Keras' `accuracy` there is BinaryAccuracy (see binary_accuracy).
             return float("nan")
         return float(safe_divide(float(self.categorical_correct), float(self.n), np.nan))
 

@@ -379,18 +379,27 @@ class ThresholdCounts(keras.metrics.Metric):
 
     # -- read --------------------------------------------------------------------------------
 
+    def _result_keys(self):
+        """The headline keys; an output of one column has no categorical accuracy (argmax of one
+        column is always right: Keras' `accuracy` there is BinaryAccuracy)."""
+        labels = self.num_labels if self.num_labels is not None else self.expected_labels
+        if labels == 1 and not self.multiclass:
+            return [k for k in _RESULT_KEYS if k != "categorical_accuracy"]
+        return list(_RESULT_KEYS)
+
     def result(self):
         prefix = self.log_name
+        keys = self._result_keys()
         if not self.built_state:
             zero = ops.zeros((), dtype=self.dtype)
-            return {f"{prefix}_{key}": zero for key in _RESULT_KEYS}
+            return {f"{prefix}_{key}": zero for key in keys}
         cache = self._headline_cache
         graph = _current_tf_graph() if cache is not None else None
         if graph is not None and cache[0]() is graph:
             values = cache[1]  # computed by update_state earlier in this compiled step
         else:
             values = self._compiled("_headline")(self.sums.value, self.sums_high.value)
-        return {f"{prefix}_{key}": values[i] for i, key in enumerate(_RESULT_KEYS)}
+        return {f"{prefix}_{key}": values[i] for i, key in enumerate(_RESULT_KEYS) if key in keys}
 
     def counts(self):
         """The accumulated counts as a `tb_metrics_plugin.Counts` (int64 when unweighted).

@@ -690,3 +690,18 @@ def test_counts_on_other_backends(backend):
                           text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
     assert f"BACKEND_OK {backend}" in proc.stdout
+
+
+def test_one_column_output_has_no_categorical_accuracy_key():
+    """Found by a new-user trial: a binary [N, 1] model logged categorical_accuracy = 1.0 every
+    epoch (argmax of one column is always right). Keras' `accuracy` there is BinaryAccuracy, so
+    the key is left out and Counts.categorical_accuracy() is NaN; multi-column outputs keep it."""
+    m = ThresholdCounts(thresholds=11, name="tc")
+    m.update_state(np.array([[1.0], [0.0], [1.0]]), np.array([[0.9], [0.2], [0.4]]))
+    keys = set(m.result())
+    assert "tc_categorical_accuracy" not in keys and "tc_binary_accuracy" in keys
+    assert math.isnan(m.counts().categorical_accuracy())
+    assert math.isnan(M.confusion_counts([1, 0, 1], [0.9, 0.2, 0.4]).categorical_accuracy())
+    two = ThresholdCounts(thresholds=11, name="tc")
+    two.update_state(np.array([[1.0, 0.0]]), np.array([[0.9, 0.2]]))
+    assert float(two.result()["tc_categorical_accuracy"]) == 1.0
