@@ -112,6 +112,9 @@ test("filterError names the bad pattern; plain text and valid regexes are fine",
   assert.match(err, /^Invalid \/regex\/ \/a\(b\/: /);
   assert.ok(!/No label matches/.test(err));
   assert.deepEqual([...filterLabels(["a(b"], "/a(b/")], []);
+  // the pattern is named once, then the browser's reason (not the engine's echo of the pattern)
+  assert.equal(filterError("/lab[/"), "Invalid /regex/ /lab[/: Unterminated character class");
+  assert.equal(filterError("/a: (b/"), "Invalid /regex/ /a: (b/: Unterminated group");
 });
 
 test("objectives: defaults, validation like selection.check_objective, query and names", () => {
