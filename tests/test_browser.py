@@ -1201,3 +1201,89 @@ def test_explorer_leads_with_argmax_and_top_k_for_single_label(page, mc_server):
     wait_step(frame, max(mc_server["data"]["multilabel/validation"]))
     frame.locator("[data-single]").wait_for(state="hidden", timeout=20000)
     assert frame.locator("[data-kpi='exact_match_accuracy']").is_visible()
+
+
+# ---------------------------------------------------------------------------------------------
+# New-user trial, 2026-11-29: one colour per run, single-step runs drawn, whole step ticks
+
+
+def hex_rgb(color):
+    return "rgb({}, {}, {})".format(*(int(color[i:i + 2], 16) for i in (1, 3, 5)))
+
+
+COMPARE_DRAWN = """(chart) => {
+    const el = document.querySelector(`[data-view='compare'] [data-chart='${chart}']`);
+    const u = el.tbmChart.u;
+    return { series: u.series.slice(1).map((s, i) => [s.label, s.stroke(u, i + 1)]),
+             splits: u.axes[0]._splits };
+}"""
+
+COLOR_PIXELS = """([chart, rgb]) => {
+    const c = document.querySelector(`[data-view='compare'] [data-chart='${chart}'] canvas`);
+    const px = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let i = 0; i < px.length; i += 4) {
+        const d = Math.abs(px[i] - rgb[0]) + Math.abs(px[i + 1] - rgb[1]) + Math.abs(px[i + 2] - rgb[2]);
+        if (px[i + 3] > 200 && d < 40) n++;
+    }
+    return n;
+}"""
+
+
+def test_compare_view_one_colour_per_run_and_single_step_runs_drawn(page, tmp_path):
+    """Two of nine runs ticked: each run's lines, checkbox swatch and table swatch share one
+    colour (its place among all runs); a one-step run is drawn as a point; steps tick whole."""
+    require_chromium()
+    runs = [f"r{i}/validation" for i in range(9)]
+    for i, run in enumerate(runs):
+        write_run(str(tmp_path), run, 3, 1 if i == 4 else 3, seed=70 + i, thresholds=11, n=200)
+    summary.close_all()
+    with TensorBoardServer(str(tmp_path), *TB_FLAGS) as server:
+        wait_until(lambda: len(server.get_json("/data/plugin/tb_metrics/tags")) == 9, timeout=60)
+        frame = open_dashboard(page, server)
+        try:
+            frame.locator("[data-tab='compare']").click()
+            rows = frame.locator(".tbm-summary tbody tr")
+            rows.nth(7).wait_for()
+            ticked = [runs[4], runs[7]]  # 5th and 8th of all runs, 1st and 2nd of the ticked
+            for run in runs[:8]:
+                if run not in ticked:
+                    frame.locator(f".tbm-runs input[data-run='{run}']").uncheck()
+            frame.locator(f".tbm-runs input[data-run='{runs[8]}']").uncheck()
+            wait_until(lambda: rows.count() == 2, timeout=20, message="two runs drawn")
+            swatch = "(el) => getComputedStyle(el).borderTopColor"
+            for run in ticked:
+                box = frame.locator(".tbm-runs label", has=frame.locator(f"input[data-run='{run}']"))
+                legend_color = box.locator(".tbm-swatch").evaluate(swatch)
+                row = frame.locator(f".tbm-summary tbody tr[data-run='{run}']")
+                assert row.locator(".tbm-swatch").evaluate(swatch) == legend_color, run
+                for chart in ("micro_f1", "binary_accuracy"):
+                    drawn = plugin_frame(page).evaluate(COMPARE_DRAWN, chart)
+                    strokes = {label: hex_rgb(c) for label, c in drawn["series"]}
+                    assert strokes[run] == legend_color, (run, chart, strokes)
+                    if chart == "binary_accuracy":
+                        assert strokes[f"{run}: predict nothing"] == legend_color
+            # whole steps only on the step axis
+            splits = plugin_frame(page).evaluate(COMPARE_DRAWN, "micro_f1")["splits"]
+            assert splits and all(float(s).is_integer() for s in splits), splits
+            # the one-step run is drawn (a point), and so is its dotted baseline
+            rgb = [int(v) for v in legend_color_of(frame, runs[4]).strip("rgb()").split(",")]
+            one = plugin_frame(page).evaluate(COLOR_PIXELS, ["micro_f1", rgb])
+            assert one > 10, one
+            two = plugin_frame(page).evaluate(COLOR_PIXELS, ["binary_accuracy", rgb])
+            assert two > one + 5, (one, two)  # its point and its baseline's point
+            # run names wrap only after "/", never mid-word; the full name is the title
+            cell = frame.locator(f".tbm-summary tbody tr[data-run='{runs[4]}'] td.l")
+            assert cell.get_attribute("title") == runs[4]
+            assert plugin_frame(page).evaluate("""(td) => [...td.childNodes]
+                .filter((n) => n.nodeType === 3 && n.data.trim())
+                .every((n) => { const r = document.createRange(); r.selectNodeContents(n);
+                                return r.getClientRects().length === 1; })""", cell.element_handle())
+            page.screenshot(path=os.path.join(ARTIFACTS, "compare_two_of_nine.png"), full_page=True)
+        finally:
+            page.goto("about:blank")
+
+
+def legend_color_of(frame, run):
+    box = frame.locator(".tbm-runs label", has=frame.locator(f"input[data-run='{run}']"))
+    return box.locator(".tbm-swatch").evaluate("(el) => getComputedStyle(el).borderTopColor")
