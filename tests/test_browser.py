@@ -1287,3 +1287,53 @@ def test_compare_view_one_colour_per_run_and_single_step_runs_drawn(page, tmp_pa
 def legend_color_of(frame, run):
     box = frame.locator(".tbm-runs label", has=frame.locator(f"input[data-run='{run}']"))
     return box.locator(".tbm-swatch").evaluate("(el) => getComputedStyle(el).borderTopColor")
+
+
+def test_explorer_single_label_hides_exact_match_series_and_cards_say_their_rule(page, mc_server):
+    """A softmax tag's accuracy chart draws no exact match (its card is hidden): neither the line
+    nor its baseline nor their legend entries; F1 and data cards carry their rule as a title."""
+    d = mc_server["data"]["small/validation"]
+    frame = open_dashboard(page, mc_server["server"])
+    frame.locator("[data-picker='run']").select_option("small/validation")
+    wait_step(frame, max(d))
+    counts = d[max(d)]
+    note = frame.locator("[data-single]")
+    wait_until(lambda: note.is_visible(), timeout=20, message="single-label note")
+    shown = """() => { const u = document.querySelector("[data-chart='accuracy']").tbmChart.u;
+        return u.series.slice(1).map((s) => [s.label, s.show]); }"""
+    legend = frame.locator("[data-chart='accuracy'] + .tbm-legend > span")
+
+    def visible_legend():
+        return [legend.nth(i).text_content().rsplit(" ", 1)[0] for i in range(legend.count())
+                if legend.nth(i).is_visible()]
+
+    wait_until(lambda: plugin_frame(page).evaluate(shown) == [
+        ["binary", True], ["exact-match", False], ["binary: predicting nothing", True],
+        ["exact-match: predicting nothing", False]], timeout=10, message="exact match hidden")
+    assert visible_legend() == ["binary", "binary: predicting nothing"]
+    titles = {k: frame.locator(f"[data-kpi='{k}']").get_attribute("title")
+              for k in ("micro_f1", "macro_f1", "weighted_f1", "data")}
+    assert "pooled over all labels" in titles["micro_f1"]
+    assert "mean of the per-label F1" in titles["macro_f1"] and "zero_division=0" in titles["macro_f1"]
+    assert "weights = support" in titles["weighted_f1"]
+    assert titles["data"].startswith("n counts the samples")
+    assert f"{counts.num_labels} labels" in frame.locator("[data-kpi='data'] .s").text_content()
+    frame.locator("[data-view='explorer'] .tbm-grid3").first.screenshot(
+        path=os.path.join(ARTIFACTS, "explorer_softmax_accuracy.png"))
+    # a multi-label tag draws exact match again
+    frame.locator("[data-picker='run']").select_option("multilabel/validation")
+    wait_step(frame, max(mc_server["data"]["multilabel/validation"]))
+    note.wait_for(state="hidden", timeout=20000)
+    wait_until(lambda: all(s for _, s in plugin_frame(page).evaluate(shown)), timeout=10,
+               message="exact match drawn for multi-label")
+    assert len(visible_legend()) == 4
+
+
+def test_invalid_regex_message_says_the_pattern_once(page, data_and_servers):
+    d = data_and_servers
+    frame = open_dashboard(page, d["server"])
+    wait_step(frame, max(d["data"]["exp/validation"]))
+    frame.locator("input[type=search]").fill("/lab[/")
+    status = frame.locator("[data-filter-status]")
+    assert status.text_content() == "Invalid /regex/ /lab[/: Unterminated character class"
+    frame.locator(".tbm-tablebar").first.screenshot(path=os.path.join(ARTIFACTS, "explorer_regex_fixed.png"))
