@@ -1280,6 +1280,7 @@ def test_compare_view_one_colour_per_run_and_single_step_runs_drawn(page, tmp_pa
                 .every((n) => { const r = document.createRange(); r.selectNodeContents(n);
                                 return r.getClientRects().length === 1; })""", cell.element_handle())
             page.screenshot(path=os.path.join(ARTIFACTS, "compare_two_of_nine.png"), full_page=True)
+            frame.locator(".tbm-summary").screenshot(path=os.path.join(ARTIFACTS, "compare_two_of_nine_table.png"))
         finally:
             page.goto("about:blank")
 
@@ -1337,3 +1338,20 @@ def test_invalid_regex_message_says_the_pattern_once(page, data_and_servers):
     status = frame.locator("[data-filter-status]")
     assert status.text_content() == "Invalid /regex/ /lab[/: Unterminated character class"
     frame.locator(".tbm-tablebar").first.screenshot(path=os.path.join(ARTIFACTS, "explorer_regex_fixed.png"))
+
+
+def test_confusion_multilabel_keras_accuracy_says_categorical_rule(page, mc_server):
+    """A multi-label tag has no matrix: its Keras `accuracy` card gives CategoricalAccuracy's
+    rule, argmax(y_true) == argmax(y_pred), never a trace."""
+    c = mc_server["data"]["multilabel/validation"]
+    c = c[max(c)]
+    frame = open_confusion(page, mc_server["server"], "multilabel/validation")
+    frame.locator("[data-reason='confusion']").wait_for(state="visible", timeout=20000)
+    card = frame.locator("[data-kpi='categorical_accuracy']")
+    wait_until(lambda: kpi(frame, "categorical_accuracy") == js_fixed(c.categorical_accuracy()),
+               timeout=20, message="multi-label accuracy shown")
+    assert card.locator(".s").text_content() == \
+        "share of samples with argmax(y_true) == argmax(y_pred) (CategoricalAccuracy)"
+    assert "first positive label" in card.get_attribute("title")
+    frame.locator("[data-view='confusion']").screenshot(
+        path=os.path.join(ARTIFACTS, "confusion_multilabel_fixed.png"))
