@@ -1355,3 +1355,39 @@ def test_confusion_multilabel_keras_accuracy_says_categorical_rule(page, mc_serv
     assert "first positive label" in card.get_attribute("title")
     frame.locator("[data-view='confusion']").screenshot(
         path=os.path.join(ARTIFACTS, "confusion_multilabel_fixed.png"))
+
+
+def test_compare_view_colours_follow_a_run_listed_later(page, tmp_path):
+    """A new run listed before a drawn one shifts the checkbox colours; the drawn lines and the
+    table follow them (one colour per run, also while runs appear)."""
+    require_chromium()
+    for i, run in enumerate(["b/validation", "c/validation"]):
+        write_run(str(tmp_path), run, 3, 2, seed=90 + i, thresholds=11, n=100)
+    summary.close_all()
+    with TensorBoardServer(str(tmp_path), *TB_FLAGS) as server:
+        wait_until(lambda: len(server.get_json("/data/plugin/tb_metrics/tags")) == 2, timeout=60)
+        frame = open_dashboard(page, server)
+        try:
+            frame.locator("[data-tab='compare']").click()
+            rows = frame.locator(".tbm-summary tbody tr")
+            rows.nth(1).wait_for()
+            frame.locator(".tbm-runs input[data-run='b/validation']").uncheck()
+            wait_until(lambda: rows.count() == 1, timeout=20, message="one run drawn")
+            before = legend_color_of(frame, "c/validation")
+            write_run(str(tmp_path), "a/validation", 3, 2, seed=99, thresholds=11, n=100)
+            summary.close_all()
+            frame.locator(".tbm-runs input[data-run='a/validation']").wait_for(timeout=30000)
+            after = legend_color_of(frame, "c/validation")
+            assert after != before  # c is now the third group
+
+            def drawn():
+                series = plugin_frame(page).evaluate(COMPARE_DRAWN, "micro_f1")["series"]
+                return {label: hex_rgb(c) for label, c in series}
+
+            wait_until(lambda: drawn().get("c/validation") == after, timeout=10,
+                       message="line recoloured")
+            row = frame.locator(".tbm-summary tbody tr[data-run='c/validation']")
+            assert row.locator(".tbm-swatch").evaluate(
+                "(el) => getComputedStyle(el).borderTopColor") == after
+        finally:
+            page.goto("about:blank")

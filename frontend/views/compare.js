@@ -105,6 +105,10 @@ export class CompareView {
       return h("label", { title: r }, box, sw, r);
     });
     this.runsEl.replaceChildren(...items);
+    // a run listed (or gone) before a drawn one shifts colours: redraw what is shown with them
+    if (this.data && this.asked && this.runs.some((r) => styles[r] && this.drawnColors[r] !== styles[r].color)) {
+      this.setData(this.data, this.asked, this.ctx.store.get());
+    }
   }
 
   setStatus(text) {
@@ -118,6 +122,7 @@ export class CompareView {
   /** series route JSON ({run: {steps, ...}}), the runs asked for, and the mode. */
   setData(series, runs, state) {
     this.data = series;
+    this.asked = runs;
     this.mode.set(state.compareMode);
     const present = runs.filter((r) => series[r]);
     this.runs = present;
@@ -163,6 +168,7 @@ export class CompareView {
         yr[g] = [Math.max(0, Math.floor((lo - pad) * 50) / 50), Math.min(1, Math.ceil((hi + pad) * 50) / 50)];
       }
     }
+    this.drawnColors = Object.fromEntries(present.map((r) => [r, styles[r].color]));
     this._summary(series, present, styles);
     this.yRanges = yr;
     const key = present.map((r) => `${r}\u0001${styles[r].color}`).join("\u0000");
