@@ -30,6 +30,7 @@ FRONTEND_FILES = [
     "views/confusion.js",
     "views/distribution.js",
     "views/explorer.js",
+    "views/explorer_kpis.js",
     "views/heat.js",
     "views/help.js",
     "views/labels.js",

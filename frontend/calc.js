@@ -109,11 +109,16 @@ export function filterError(query) {
   const q = (query || "").trim();
   const m = /^\/(.*)\/([a-z]*)$/.exec(q);
   if (!m) return null;
+  const flags = m[2].includes("i") ? m[2] : m[2] + "i";
   try {
-    new RegExp(m[1], m[2].includes("i") ? m[2] : m[2] + "i"); // eslint-disable-line no-new
+    new RegExp(m[1], flags); // eslint-disable-line no-new
     return null;
   } catch (e) {
-    return `Invalid /regex/ ${q}: ${e.message.replace(/^Invalid regular expression: /, "")}`;
+    // V8: "Invalid regular expression: /<source>/<flags>: <reason>"; keep only the reason
+    const echo = `Invalid regular expression: /${m[1]}/${flags}: `;
+    const reason = e.message.startsWith(echo) ? e.message.slice(echo.length)
+      : e.message.replace(/^Invalid regular expression: /, "");
+    return `Invalid /regex/ ${q}: ${reason}`;
   }
 }
 

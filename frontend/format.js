@@ -120,3 +120,8 @@ export function fmtRows(n, unit, weighted) {
   const noun = unit === "positions" ? "positions (time steps or pixels)" : "samples";
   return `${fmtCount(n)} ${weighted ? "weighted " : ""}${noun}`;
 }
+
+/** A count and its noun, singular for exactly one: fmtN(1, "label") -> "1 label", "1,200 labels". */
+export function fmtN(n, singular, plural = `${singular}s`) {
+  return `${fmtCount(n)} ${n === 1 ? singular : plural}`;
+}

@@ -183,7 +183,11 @@ html, body { margin: 0; padding: 0; background: #f5f5f5; }
 .tbm-cm-item.sel { background: #e3f2fd; }
 .tbm-cm-item .up { color: #d84315; }
 .tbm-cm-item .down { color: #2e7d32; }
-.tbm-summary td.l { white-space: normal; overflow-wrap: anywhere; max-width: 260px; }
+/* run names wrap only after "/" (<wbr>): the column grows to the longest part, the table scrolls */
+.tbm-summary td.l { white-space: normal; overflow-wrap: normal; word-break: normal; max-width: none; overflow: visible; }
+.tbm-summary-scroll { overflow-x: auto; }
+.tbm-summary th { white-space: normal; vertical-align: bottom; }
+.tbm-summary td, .tbm-summary th { padding-left: 3px; padding-right: 3px; }
 
 /* messages */
 .tbm-banner { margin: 10px 0; padding: 8px 12px; border-radius: 4px; background: #fff3e0; color: #e65100; border: 1px solid #ffe0b2; }

@@ -1201,3 +1201,193 @@ def test_explorer_leads_with_argmax_and_top_k_for_single_label(page, mc_server):
     wait_step(frame, max(mc_server["data"]["multilabel/validation"]))
     frame.locator("[data-single]").wait_for(state="hidden", timeout=20000)
     assert frame.locator("[data-kpi='exact_match_accuracy']").is_visible()
+
+
+# ---------------------------------------------------------------------------------------------
+# New-user trial, 2026-11-29: one colour per run, single-step runs drawn, whole step ticks
+
+
+def hex_rgb(color):
+    return "rgb({}, {}, {})".format(*(int(color[i:i + 2], 16) for i in (1, 3, 5)))
+
+
+COMPARE_DRAWN = """(chart) => {
+    const el = document.querySelector(`[data-view='compare'] [data-chart='${chart}']`);
+    const u = el.tbmChart.u;
+    return { series: u.series.slice(1).map((s, i) => [s.label, s.stroke(u, i + 1)]),
+             splits: u.axes[0]._splits };
+}"""
+
+COLOR_PIXELS = """([chart, rgb]) => {
+    const c = document.querySelector(`[data-view='compare'] [data-chart='${chart}'] canvas`);
+    const px = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let i = 0; i < px.length; i += 4) {
+        const d = Math.abs(px[i] - rgb[0]) + Math.abs(px[i + 1] - rgb[1]) + Math.abs(px[i + 2] - rgb[2]);
+        if (px[i + 3] > 200 && d < 40) n++;
+    }
+    return n;
+}"""
+
+
+def test_compare_view_one_colour_per_run_and_single_step_runs_drawn(page, tmp_path):
+    """Two of nine runs ticked: each run's lines, checkbox swatch and table swatch share one
+    colour (its place among all runs); a one-step run is drawn as a point; steps tick whole."""
+    require_chromium()
+    runs = [f"r{i}/validation" for i in range(9)]
+    for i, run in enumerate(runs):
+        write_run(str(tmp_path), run, 3, 1 if i == 4 else 3, seed=70 + i, thresholds=11, n=200)
+    summary.close_all()
+    with TensorBoardServer(str(tmp_path), *TB_FLAGS) as server:
+        wait_until(lambda: len(server.get_json("/data/plugin/tb_metrics/tags")) == 9, timeout=60)
+        frame = open_dashboard(page, server)
+        try:
+            frame.locator("[data-tab='compare']").click()
+            rows = frame.locator(".tbm-summary tbody tr")
+            rows.nth(7).wait_for()
+            ticked = [runs[4], runs[7]]  # 5th and 8th of all runs, 1st and 2nd of the ticked
+            for run in runs[:8]:
+                if run not in ticked:
+                    frame.locator(f".tbm-runs input[data-run='{run}']").uncheck()
+            frame.locator(f".tbm-runs input[data-run='{runs[8]}']").uncheck()
+            wait_until(lambda: rows.count() == 2, timeout=20, message="two runs drawn")
+            swatch = "(el) => getComputedStyle(el).borderTopColor"
+            for run in ticked:
+                box = frame.locator(".tbm-runs label", has=frame.locator(f"input[data-run='{run}']"))
+                legend_color = box.locator(".tbm-swatch").evaluate(swatch)
+                row = frame.locator(f".tbm-summary tbody tr[data-run='{run}']")
+                assert row.locator(".tbm-swatch").evaluate(swatch) == legend_color, run
+                for chart in ("micro_f1", "binary_accuracy"):
+                    drawn = plugin_frame(page).evaluate(COMPARE_DRAWN, chart)
+                    strokes = {label: hex_rgb(c) for label, c in drawn["series"]}
+                    assert strokes[run] == legend_color, (run, chart, strokes)
+                    if chart == "binary_accuracy":
+                        assert strokes[f"{run}: predict nothing"] == legend_color
+            # whole steps only on the step axis
+            splits = plugin_frame(page).evaluate(COMPARE_DRAWN, "micro_f1")["splits"]
+            assert splits and all(float(s).is_integer() for s in splits), splits
+            # the one-step run is drawn (a point), and so is its dotted baseline
+            rgb = [int(v) for v in legend_color_of(frame, runs[4]).strip("rgb()").split(",")]
+            one = plugin_frame(page).evaluate(COLOR_PIXELS, ["micro_f1", rgb])
+            assert one > 10, one
+            two = plugin_frame(page).evaluate(COLOR_PIXELS, ["binary_accuracy", rgb])
+            assert two > one + 5, (one, two)  # its point and its baseline's point
+            # run names wrap only after "/", never mid-word; the full name is the title
+            cell = frame.locator(f".tbm-summary tbody tr[data-run='{runs[4]}'] td.l")
+            assert cell.get_attribute("title") == runs[4]
+            assert plugin_frame(page).evaluate("""(td) => [...td.childNodes]
+                .filter((n) => n.nodeType === 3 && n.data.trim())
+                .every((n) => { const r = document.createRange(); r.selectNodeContents(n);
+                                return r.getClientRects().length === 1; })""", cell.element_handle())
+            page.screenshot(path=os.path.join(ARTIFACTS, "compare_two_of_nine.png"), full_page=True)
+            frame.locator(".tbm-summary").screenshot(path=os.path.join(ARTIFACTS, "compare_two_of_nine_table.png"))
+        finally:
+            page.goto("about:blank")
+
+
+def legend_color_of(frame, run):
+    box = frame.locator(".tbm-runs label", has=frame.locator(f"input[data-run='{run}']"))
+    return box.locator(".tbm-swatch").evaluate("(el) => getComputedStyle(el).borderTopColor")
+
+
+def test_explorer_single_label_hides_exact_match_series_and_cards_say_their_rule(page, mc_server):
+    """A softmax tag's accuracy chart draws no exact match (its card is hidden): neither the line
+    nor its baseline nor their legend entries; F1 and data cards carry their rule as a title."""
+    d = mc_server["data"]["small/validation"]
+    frame = open_dashboard(page, mc_server["server"])
+    frame.locator("[data-picker='run']").select_option("small/validation")
+    wait_step(frame, max(d))
+    counts = d[max(d)]
+    note = frame.locator("[data-single]")
+    wait_until(lambda: note.is_visible(), timeout=20, message="single-label note")
+    shown = """() => { const u = document.querySelector("[data-chart='accuracy']").tbmChart.u;
+        return u.series.slice(1).map((s) => [s.label, s.show]); }"""
+    legend = frame.locator("[data-chart='accuracy'] + .tbm-legend > span")
+
+    def visible_legend():
+        return [legend.nth(i).text_content().rsplit(" ", 1)[0] for i in range(legend.count())
+                if legend.nth(i).is_visible()]
+
+    wait_until(lambda: plugin_frame(page).evaluate(shown) == [
+        ["binary", True], ["exact-match", False], ["binary: predicting nothing", True],
+        ["exact-match: predicting nothing", False]], timeout=10, message="exact match hidden")
+    assert visible_legend() == ["binary", "binary: predicting nothing"]
+    titles = {k: frame.locator(f"[data-kpi='{k}']").get_attribute("title")
+              for k in ("micro_f1", "macro_f1", "weighted_f1", "data")}
+    assert "pooled over all labels" in titles["micro_f1"]
+    assert "mean of the per-label F1" in titles["macro_f1"] and "zero_division=0" in titles["macro_f1"]
+    assert "weights = support" in titles["weighted_f1"]
+    assert titles["data"].startswith("n counts the samples")
+    assert f"{counts.num_labels} labels" in frame.locator("[data-kpi='data'] .s").text_content()
+    frame.locator("[data-view='explorer'] .tbm-grid3").first.screenshot(
+        path=os.path.join(ARTIFACTS, "explorer_softmax_accuracy.png"))
+    # a multi-label tag draws exact match again
+    frame.locator("[data-picker='run']").select_option("multilabel/validation")
+    wait_step(frame, max(mc_server["data"]["multilabel/validation"]))
+    note.wait_for(state="hidden", timeout=20000)
+    wait_until(lambda: all(s for _, s in plugin_frame(page).evaluate(shown)), timeout=10,
+               message="exact match drawn for multi-label")
+    assert len(visible_legend()) == 4
+
+
+def test_invalid_regex_message_says_the_pattern_once(page, data_and_servers):
+    d = data_and_servers
+    frame = open_dashboard(page, d["server"])
+    wait_step(frame, max(d["data"]["exp/validation"]))
+    frame.locator("input[type=search]").fill("/lab[/")
+    status = frame.locator("[data-filter-status]")
+    assert status.text_content() == "Invalid /regex/ /lab[/: Unterminated character class"
+    frame.locator(".tbm-tablebar").first.screenshot(path=os.path.join(ARTIFACTS, "explorer_regex_fixed.png"))
+
+
+def test_confusion_multilabel_keras_accuracy_says_categorical_rule(page, mc_server):
+    """A multi-label tag has no matrix: its Keras `accuracy` card gives CategoricalAccuracy's
+    rule, argmax(y_true) == argmax(y_pred), never a trace."""
+    c = mc_server["data"]["multilabel/validation"]
+    c = c[max(c)]
+    frame = open_confusion(page, mc_server["server"], "multilabel/validation")
+    frame.locator("[data-reason='confusion']").wait_for(state="visible", timeout=20000)
+    card = frame.locator("[data-kpi='categorical_accuracy']")
+    wait_until(lambda: kpi(frame, "categorical_accuracy") == js_fixed(c.categorical_accuracy()),
+               timeout=20, message="multi-label accuracy shown")
+    assert card.locator(".s").text_content() == \
+        "share of samples with argmax(y_true) == argmax(y_pred) (CategoricalAccuracy)"
+    assert "first positive label" in card.get_attribute("title")
+    frame.locator("[data-view='confusion']").screenshot(
+        path=os.path.join(ARTIFACTS, "confusion_multilabel_fixed.png"))
+
+
+def test_compare_view_colours_follow_a_run_listed_later(page, tmp_path):
+    """A new run listed before a drawn one shifts the checkbox colours; the drawn lines and the
+    table follow them (one colour per run, also while runs appear)."""
+    require_chromium()
+    for i, run in enumerate(["b/validation", "c/validation"]):
+        write_run(str(tmp_path), run, 3, 2, seed=90 + i, thresholds=11, n=100)
+    summary.close_all()
+    with TensorBoardServer(str(tmp_path), *TB_FLAGS) as server:
+        wait_until(lambda: len(server.get_json("/data/plugin/tb_metrics/tags")) == 2, timeout=60)
+        frame = open_dashboard(page, server)
+        try:
+            frame.locator("[data-tab='compare']").click()
+            rows = frame.locator(".tbm-summary tbody tr")
+            rows.nth(1).wait_for()
+            frame.locator(".tbm-runs input[data-run='b/validation']").uncheck()
+            wait_until(lambda: rows.count() == 1, timeout=20, message="one run drawn")
+            before = legend_color_of(frame, "c/validation")
+            write_run(str(tmp_path), "a/validation", 3, 2, seed=99, thresholds=11, n=100)
+            summary.close_all()
+            frame.locator(".tbm-runs input[data-run='a/validation']").wait_for(timeout=30000)
+            after = legend_color_of(frame, "c/validation")
+            assert after != before  # c is now the third group
+
+            def drawn():
+                series = plugin_frame(page).evaluate(COMPARE_DRAWN, "micro_f1")["series"]
+                return {label: hex_rgb(c) for label, c in series}
+
+            wait_until(lambda: drawn().get("c/validation") == after, timeout=10,
+                       message="line recoloured")
+            row = frame.locator(".tbm-summary tbody tr[data-run='c/validation']")
+            assert row.locator(".tbm-swatch").evaluate(
+                "(el) => getComputedStyle(el).borderTopColor") == after
+        finally:
+            page.goto("about:blank")

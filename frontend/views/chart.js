@@ -32,12 +32,23 @@ function seriesOpts(s, facets) {
   }
   if (s.stepped) o.paths = uPlot.paths.stepped({ align: 1 }); // histogram: value held to next x
   if (s.fill) o.fill = s.fill;
+  if (s.lonePoints && !facets) {
+    // a series with a single defined value draws no line: show its point (size lonePoints)
+    o.points = { show: (u, si) => definedCount(u.data[si]) === 1, size: s.lonePoints, width: 1,
+      stroke: s.color, fill: s.color };
+  }
   if (s.points) {
     // scatter (reliability diagram): dots only, sized by s.points
     o.points = { show: true, size: s.points, width: 1, stroke: s.color, fill: s.color };
     o.paths = () => null;
   }
   return o;
+}
+
+function definedCount(values) {
+  let n = 0;
+  for (const v of values || []) if (v !== null && v !== undefined && v === v) n++;
+  return n;
 }
 
 function tipEl() {
@@ -52,7 +63,9 @@ function tipEl() {
 
 /**
  * new LineChart(container, {series: [{label, color, dash, width}], height, xRange, yRange,
- *   xLabel, yLabel, facets (PR curve: each series its own x), xTicks, tooltip(idx) -> text})
+ *   xLabel, yLabel, facets (PR curve: each series its own x), xIncrs (tick spacings), xTicks,
+ *   tooltip(idx) -> text}); a series' lonePoints (px) draws its point when it has one value.
+ * The container keeps the chart as `container.tbmChart` (tests read the drawn series from it).
  */
 export class LineChart {
   constructor(container, opts) {
@@ -78,7 +91,7 @@ export class LineChart {
       },
       axes: [
         axis({ label: opts.xLabel, labelSize: opts.xLabel ? 14 : 0, size: 26, values: opts.xValues,
-          splits: opts.xSplits }),
+          splits: opts.xSplits, incrs: opts.xIncrs }),
         axis({ label: opts.yLabel, labelSize: opts.yLabel ? 18 : 0, size: opts.ySize || 40,
           values: opts.yValues, splits: opts.ySplits }),
       ],
@@ -93,6 +106,7 @@ export class LineChart {
     const empty = facets ? [null, ...opts.series.map(() => [[], []])]
       : [[], ...opts.series.map(() => [])];
     this.u = new uPlot(uopts, empty, container);
+    container.tbmChart = this;
     if (opts.tooltip) {
       this.u.over.addEventListener("mouseleave", () => {
         tipEl().style.display = "none";

@@ -24,10 +24,16 @@ export function signedCount(delta) {
  */
 export function summaryItems(d, againstName) {
   const a = d.against;
+  // single-label: the matrix's trace over n; multi-label (no matrix): Keras' CategoricalAccuracy,
+  // argmax(y_true) == argmax(y_pred), i.e. the top-scoring label is the first positive label
+  const rule = d.multiclass ? "share of samples whose top score is the true class = trace / n"
+    : "share of samples with argmax(y_true) == argmax(y_pred) (CategoricalAccuracy)";
+  const title = d.multiclass
+    ? "What Keras logs as `accuracy` for an output with more than one column (SparseCategoricalAccuracy / CategoricalAccuracy): the top-scoring class is the true class; ties take the first class."
+    : "What Keras logs as `accuracy` for a multi-label [N, L] output (CategoricalAccuracy): argmax(y_true) == argmax(y_pred) per sample, i.e. the top-scoring label is the first positive label (a row with no positive counts as label 0); ties take the first label. Neither correct cells nor rows with every label right.";
   const items = [["categorical_accuracy", "Keras `accuracy` (argmax)", fmtMetric(d.categorical_accuracy),
     a ? `vs ${againstName}: ${fmtMetric(a.categorical_accuracy)} (${pp(d.categorical_accuracy - a.categorical_accuracy)})`
-      : "share of samples whose top score is the true class = trace / n",
-    "What Keras logs as `accuracy` for an output with more than one column (SparseCategoricalAccuracy / CategoricalAccuracy): the top-scoring class is the true class; ties take the first class."]];
+      : rule, title]];
   if (d.multiclass) {
     (d.top_k_accuracy || []).forEach((v, i) => {
       if (i === 0) return; // top-1 is the accuracy above

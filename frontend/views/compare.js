@@ -23,8 +23,13 @@ export const METRICS = [
   { key: "micro_roc_auc", title: "Micro ROC-AUC", group: "rank", free: true },
 ];
 const BASELINE_DASH = [2, 3];
+/** Tick spacings of the step axis: whole steps only (never 0.5, 1.5). */
+export const STEP_INCRS = [1, 2, 5].flatMap((m) => [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8].map((p) => m * p))
+  .sort((a, b) => a - b);
 
-/** Colour per run group (run1/train and run1/validation share one), dash for training runs. */
+/** Colour per run group (run1/train and run1/validation share one), dash for training runs.
+ * Pass every run the checkboxes list, not only the ticked ones: a run keeps its colour whichever
+ * others are ticked, so the checkbox swatch, the lines and the table swatch always agree. */
 export function runStyles(runs) {
   const groups = [];
   const out = {};
@@ -64,13 +69,13 @@ export class CompareView {
     this.summaryBody = h("tbody");
     const th = (t, title) => h("th", { title: title || null }, t);
     cards.push(h("div", { class: "tbm-card" }, h("h3", null, "Latest step of each run"),
-      h("table", { class: "tbm-summary" },
+      h("div", { class: "tbm-summary-scroll" }, h("table", { class: "tbm-summary" },
         h("thead", null, h("tr", null, th("Run"), th("Step"), th("Micro", "Micro F1"),
           th("Macro", "Macro F1"), th("Gap", "Micro minus macro F1: large when rare labels do badly"),
           th("Binary", "Binary accuracy"), th("Exact", "Exact-match accuracy"),
           th("Keras acc", "Keras `accuracy` (argmax)"), th("AP", "Macro average precision"),
           th("NaN", "NaN scores at this step (never counted positive)"))),
-        this.summaryBody)));
+        this.summaryBody))));
     this.el = h("section", { class: "tbm-view", dataset: { view: "compare" } },
       h("div", { class: "tbm-card", style: { marginBottom: "12px" } },
         h("div", { class: "tbm-tablebar" }, h("h3", { style: { margin: 0 } }, "Runs"), this.mode.el,
@@ -100,6 +105,10 @@ export class CompareView {
       return h("label", { title: r }, box, sw, r);
     });
     this.runsEl.replaceChildren(...items);
+    // a run listed (or gone) before a drawn one shifts colours: redraw what is shown with them
+    if (this.data && this.asked && this.runs.some((r) => styles[r] && this.drawnColors[r] !== styles[r].color)) {
+      this.setData(this.data, this.asked, this.ctx.store.get());
+    }
   }
 
   setStatus(text) {
@@ -113,10 +122,13 @@ export class CompareView {
   /** series route JSON ({run: {steps, ...}}), the runs asked for, and the mode. */
   setData(series, runs, state) {
     this.data = series;
+    this.asked = runs;
     this.mode.set(state.compareMode);
     const present = runs.filter((r) => series[r]);
     this.runs = present;
-    const styles = runStyles(present.length ? present : runs);
+    // colours follow the run's place among all runs listed (the checkboxes), never among the ticked
+    const listed = this.allRuns || [];
+    const styles = runStyles(listed.concat(runs.filter((r) => !listed.includes(r))));
     // one shared x (union of steps); missing points are null and lines span them
     const stepSet = new Set();
     for (const r of present) for (const s of series[r].steps) stepSet.add(s);
@@ -156,9 +168,10 @@ export class CompareView {
         yr[g] = [Math.max(0, Math.floor((lo - pad) * 50) / 50), Math.min(1, Math.ceil((hi + pad) * 50) / 50)];
       }
     }
+    this.drawnColors = Object.fromEntries(present.map((r) => [r, styles[r].color]));
     this._summary(series, present, styles);
     this.yRanges = yr;
-    const key = present.join("\u0000");
+    const key = present.map((r) => `${r}\u0001${styles[r].color}`).join("\u0000");
     for (const mt of METRICS) {
       if (!this.charts[mt.key] || this.chartKey !== key) {
         if (this.charts[mt.key]) this.charts[mt.key].destroy();
@@ -166,9 +179,12 @@ export class CompareView {
           height: 200,
           xLabel: "step",
           yRange: mt.group === "f1" ? () => this.yRanges.f1 : null,
-          series: present.map((r) => ({ label: r, color: styles[r].color, dash: styles[r].dash, width: 2 }))
+          xIncrs: STEP_INCRS,
+          // a run with one step has no line to draw: its point is drawn instead (lonePoints)
+          series: present.map((r) => ({ label: r, color: styles[r].color, dash: styles[r].dash, width: 2,
+            lonePoints: 6 }))
             .concat(mt.baseline ? present.map((r) => ({ label: `${r}: predict nothing`, color: styles[r].color,
-              dash: BASELINE_DASH, width: 1 })) : []),
+              dash: BASELINE_DASH, width: 1, lonePoints: 4 })) : []),
           tooltip: (idx) => this._tip(mt, idx),
         });
       }
@@ -206,7 +222,7 @@ export class CompareView {
       sw.style.borderTopColor = styles[r].color;
       const gapCell = h("td", null, gap === null ? "\u2014" : (gap >= 0 ? "+" : "\u2212") + fmtMetric(Math.abs(gap)));
       if (gap !== null && gap > 0.1) gapCell.className = "warn";
-      return h("tr", { dataset: { run: r } }, h("td", { class: "l", title: r }, sw, " ", r),
+      return h("tr", { dataset: { run: r } }, h("td", { class: "l", title: r }, sw, "\u00a0", ...wrapAtSlash(r)),
         h("td", null, i >= 0 ? String(d.steps[i]) : "\u2014"),
         h("td", null, fmtMetric(v("micro_f1"))), h("td", null, fmtMetric(v("macro_f1"))), gapCell,
         h("td", null, fmtMetric(v("binary_accuracy"))), h("td", null, fmtMetric(v("exact_match_accuracy"))),
@@ -243,6 +259,16 @@ export class CompareView {
     });
     return lines.join("\n");
   }
+}
+
+/** A run name as text nodes that may break only after "/" (never mid-word): ["run1/", <wbr>, ...]. */
+function wrapAtSlash(name) {
+  const out = [];
+  name.split(/(?<=\/)/).forEach((part, i) => {
+    if (i) out.push(h("wbr"));
+    out.push(part);
+  });
+  return out;
 }
 
 function nanCell(v) {

@@ -12,34 +12,15 @@ import { LabelTable } from "./table.js";
 import { RocCard, OverlayCard } from "./roc.js";
 import { DistributionCards } from "./distribution.js";
 import { ObjectivePicker, ZeroDivisionPicker } from "./objective.js";
+import { ExplorerKpis } from "./explorer_kpis.js";
 import {
   thresholdIndex, labelMetricsAt, labelCurve, filterLabels, filterError, sortIndices, prPoints,
 } from "../calc.js";
 import { objectiveName } from "../objectives.js";
-import {
-  fmtMetric, fmtCount, fmtThreshold, fmtPct, baselineSentence, fmtRows,
-} from "../format.js";
+import { fmtMetric, fmtCount, fmtThreshold, fmtN } from "../format.js";
 
 const THRESHOLD_SORTED = new Set(["precision", "recall", "f1"]);
-
-const KERAS_RULES = {
-  CategoricalAccuracy: "argmax(y_true) == argmax(y_pred) per sample: what Keras' " +
-    "metrics=[\"accuracy\"] logs for outputs with more than one column (CategoricalAccuracy); " +
-    "independent of the threshold",
-  SparseCategoricalAccuracy: "argmax(y_pred) == the class id per sample: what Keras' " +
-    "metrics=[\"accuracy\"] logs for class-id labels (SparseCategoricalAccuracy); " +
-    "independent of the threshold",
-  BinaryAccuracy: "one output column: Keras' metrics=[\"accuracy\"] is BinaryAccuracy " +
-    "(s > 0.5), i.e. binary accuracy at t = 0.5 except for scores exactly 0.5",
-};
-
-function kpi(key, title) {
-  const v = h("div", { class: "v" }, "\u2014");
-  const s = h("div", { class: "s" });
-  const el = h("div", { class: "tbm-card tbm-kpi", dataset: { kpi: key } },
-    h("div", { class: "k" }, title), v, s);
-  return { el, v, s };
-}
+const EXACT_SERIES = [1, 3]; // exact match and its all-negative baseline in the accuracy chart
 
 export class ExplorerView {
   constructor(ctx) {
@@ -52,21 +33,7 @@ export class ExplorerView {
     this.staticOrder = null; // cached order for sort keys that do not depend on the threshold
     this.staticKey = null;
 
-    this.k = {
-      micro: kpi("micro_f1", "Micro F1"),
-      macro: kpi("macro_f1", "Macro F1"),
-      weighted: kpi("weighted_f1", "Weighted F1"),
-      keras: kpi("keras_accuracy", "Keras `accuracy`"),
-      binary: kpi("binary_accuracy", "Binary accuracy"),
-      exact: kpi("exact_match_accuracy", "Exact-match accuracy"),
-      ranking: kpi("ranking", "Macro AP"),
-      data: kpi("data", "Data"),
-    };
-    const kpis = h("div", { class: "tbm-kpis" }, Object.values(this.k).map((x) => x.el));
-    this.trapEl = h("div", { class: "tbm-trap tbm-hidden", role: "status", dataset: { trap: "1" } });
-    // Single-label (softmax) tags lead with what they are judged on: argmax and top-k accuracy.
-    this.singleEl = h("div", { class: "tbm-single tbm-hidden", role: "note", dataset: { single: "1" } });
-
+    this.kpis = new ExplorerKpis();
     this.objective = new ObjectivePicker((o) => ctx.store.set({ objective: o }));
     this.zeroDivision = new ZeroDivisionPicker((v) => ctx.store.set({ zeroDivision: v }));
     const options = h("div", { class: "tbm-options" }, this.objective.el, this.zeroDivision.el);
@@ -131,7 +98,7 @@ export class ExplorerView {
       this.table.el);
 
     this.el = h("section", { class: "tbm-view", dataset: { view: "explorer" } },
-      options, this.singleEl, kpis, this.trapEl, charts, charts2, this.overlay.el, tableCard);
+      options, this.kpis.singleEl, this.kpis.el, this.kpis.trapEl, charts, charts2, this.overlay.el, tableCard);
     this.charts = null;
     this.loadKey = { dist: null, overlay: null };
   }
@@ -216,6 +183,12 @@ export class ExplorerView {
       ? m.allNegativeExactMatch : null));
     this.charts.acc.setData([x, Array.from(m.binaryAccuracy), Array.from(m.exactMatchAccuracy), base,
       exactBase]);
+    // single-label (softmax) tags: exact match at a threshold is not how the model is used (its
+    // card is hidden too), so its line, its baseline and their legend entries go
+    EXACT_SERIES.forEach((i) => {
+      this.charts.acc.u.setSeries(i + 1, { show: !m.multiclass });
+      this.accLegend.values[i].parentNode.classList.toggle("tbm-hidden", !!m.multiclass);
+    });
     this.prSelected = undefined;
     this.roc.setData(m);
     this.objective.set(m.objective);
@@ -297,8 +270,8 @@ export class ExplorerView {
       const shown = order.length;
       const err = filterError(state.filter);
       this.table.emptyEl.textContent = err || "No label matches the filter.";
-      this.countEl.textContent = err || (shown === m.L ? `${fmtCount(m.L)} labels`
-        : `${fmtCount(shown)} of ${fmtCount(m.L)} labels`);
+      this.countEl.textContent = err || (shown === m.L ? fmtN(m.L, "label")
+        : `${fmtCount(shown)} of ${fmtN(m.L, "label")}`);
       this.countEl.classList.toggle("tbm-warntext", !!err);
     } else if (has("selectedLabel")) {
       this.table.setSelected(state.selectedLabel);
@@ -310,67 +283,16 @@ export class ExplorerView {
 
   _updateNumbers(ti, t) {
     const m = this.m;
-    const k = this.k;
-    k.micro.v.textContent = fmtMetric(m.micro.f1[ti]);
-    k.micro.s.textContent = `precision ${fmtMetric(m.micro.precision[ti])} \u00b7 recall ${fmtMetric(m.micro.recall[ti])}`;
-    k.macro.v.textContent = fmtMetric(m.macro.f1[ti]);
-    k.macro.s.textContent = `precision ${fmtMetric(m.macro.precision[ti])} \u00b7 recall ${fmtMetric(m.macro.recall[ti])}`;
-    k.weighted.v.textContent = fmtMetric(m.weightedF1[ti]);
-    k.weighted.s.textContent = "per-label F1 weighted by support";
+    this.kpis.update(m, ti);
     const bin = m.binaryAccuracy[ti];
     const base = m.allNegativeAccuracy;
-    k.binary.v.textContent = fmtMetric(bin);
-    const binNote = baselineSentence("Binary accuracy", bin, base);
-    k.binary.s.textContent = binNote.trap ? `predicting nothing: ${fmtPct(base)}` : binNote.text;
-    k.binary.el.classList.toggle("warn", binNote.trap);
-    k.binary.el.title = "Correct (sample, label) cells over all cells at the slider, counting " +
-      "s \u2265 t (Keras' BinaryAccuracy counts s > t: they differ only for scores exactly on t). " +
-      "Predicting every label negative already scores the baseline.";
-    this.trapEl.textContent = binNote.trap ? binNote.text : "";
-    this.trapEl.classList.toggle("tbm-hidden", !binNote.trap);
-    const exact = m.exactMatchAccuracy[ti];
-    k.exact.v.textContent = fmtMetric(exact);
-    const exNote = baselineSentence("Exact-match accuracy", exact, m.allNegativeExactMatch);
-    k.exact.s.textContent = exNote.text || "samples with every label right";
-    k.exact.el.classList.toggle("warn", exNote.trap);
-    k.exact.el.title = "Samples whose every label is right at the slider (subset accuracy). " +
-      "Baseline: the share of samples with no positive label, what predicting nothing scores.";
-    const ka = m.kerasAccuracy;
-    this.singleEl.classList.toggle("tbm-hidden", !m.multiclass);
-    if (m.multiclass) {
-      const topk = (m.topK || []).map((v, i) => `top-${i + 1} ${fmtMetric(v)}`).join(" \u00b7 ");
-      this.singleEl.textContent = `Single-label classes: accuracy (argmax, what Keras logs) ` +
-        `${fmtMetric(ka.value)} \u00b7 ${topk}. A softmax model picks one class by argmax, so ` +
-        "these are its numbers; the threshold metrics below treat each class one-vs-rest, and " +
-        "exact match at a threshold is not how such a model is used. The Confusion matrix view " +
-        "shows which class is mistaken for which.";
-      k.exact.el.classList.add("tbm-hidden");
-      k.keras.el.parentNode.insertBefore(k.keras.el, k.keras.el.parentNode.firstChild);
-    } else {
-      k.exact.el.classList.remove("tbm-hidden");
-    }
-    k.keras.v.textContent = fmtMetric(ka.value);
-    k.keras.s.textContent = (ka.metric === "BinaryAccuracy" ? "BinaryAccuracy: see binary accuracy at 0.5"
-      : `${ka.metric} \u00b7 precision@1 ${fmtMetric(m.precisionAt1)}`);
-    k.keras.el.title = `${KERAS_RULES[ka.metric] || ka.metric}. Precision@1: share of samples whose ` +
-      "top-scoring label is a positive.";
-    const r = m.ranking || {};
-    k.ranking.v.textContent = fmtMetric(r.macro ? r.macro.average_precision : null);
-    k.ranking.s.textContent = `ROC-AUC macro ${fmtMetric(r.macro ? r.macro.roc_auc : null)} \u00b7 ` +
-      `micro AP ${fmtMetric(r.micro ? r.micro.average_precision : null)}`;
-    k.ranking.el.title = "Average precision and ROC-AUC over the stored thresholds, independent " +
-      "of the slider: is the model ranking well at all? Macro leaves out labels without positives.";
-    k.data.v.textContent = `step ${m.step}`;
-    k.data.s.textContent = `${fmtRows(m.n, m.sampleUnit, m.weighted)} \u00b7 ${fmtCount(m.L)} labels \u00b7 ` +
-      `${m.T} thresholds` + (m.nanTotal > 0 ? ` \u00b7 \u26a0 ${fmtCount(m.nanTotal)} NaN scores` : "");
-    k.data.el.classList.toggle("warn", m.nanTotal > 0);
-
     const prfVals = [m.micro.f1, m.micro.precision, m.micro.recall, m.macro.f1, m.macro.precision,
       m.macro.recall].map((a) => a[ti]);
     this.charts.prf.setMarker(t, prfVals.map((y, i) => ({ y, color: this.prfSeries[i].color })));
     prfVals.forEach((v, i) => { this.prfLegend.values[i].textContent = fmtMetric(v); });
     const accVals = [bin, m.exactMatchAccuracy[ti], base, m.allNegativeExactMatch];
-    this.charts.acc.setMarker(t, accVals.map((y, i) => ({ y, color: this.accSeries[i].color })));
+    this.charts.acc.setMarker(t, accVals.map((y, i) => ({
+      y: m.multiclass && EXACT_SERIES.includes(i) ? null : y, color: this.accSeries[i].color })));
     accVals.forEach((v, i) => { this.accLegend.values[i].textContent = fmtMetric(v); });
   }
 

@@ -13,7 +13,7 @@ import {
 import {
   normalizeObjective, objectiveQuery, objectiveParamError, objectiveName, OBJECTIVES,
 } from "../../frontend/objectives.js";
-import { fmtPP, baselineSentence, fmtRows } from "../../frontend/format.js";
+import { fmtPP, baselineSentence, fmtRows, fmtN } from "../../frontend/format.js";
 
 const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), "fixtures");
 const cases = readdirSync(dir).filter((f) => f.endsWith(".json"))
@@ -112,6 +112,9 @@ test("filterError names the bad pattern; plain text and valid regexes are fine",
   assert.match(err, /^Invalid \/regex\/ \/a\(b\/: /);
   assert.ok(!/No label matches/.test(err));
   assert.deepEqual([...filterLabels(["a(b"], "/a(b/")], []);
+  // the pattern is named once, then the browser's reason (not the engine's echo of the pattern)
+  assert.equal(filterError("/lab[/"), "Invalid /regex/ /lab[/: Unterminated character class");
+  assert.equal(filterError("/a: (b/"), "Invalid /regex/ /a: (b/: Unterminated group");
 });
 
 test("objectives: defaults, validation like selection.check_objective, query and names", () => {
@@ -169,4 +172,28 @@ test("countTicks: nice linear steps, and 0, 1, 10, 100 on the log scale", () => 
   assert.deepEqual(log, [0, 10, 100, 1000]);
   const small = countTicks(Math.log10(1 + 150), true).map((v) => Math.round(10 ** v - 1));
   assert.deepEqual(small, [0, 1, 10, 100]);
+});
+
+test("fmtN: singular for exactly one (\"1 label\", not \"1 labels\")", () => {
+  assert.equal(fmtN(1, "label"), "1 label");
+  assert.equal(fmtN(0, "label"), "0 labels");
+  assert.equal(fmtN(1200, "label"), "1,200 labels");
+  assert.equal(fmtN(1, "class", "classes"), "1 class");
+  assert.equal(fmtN(3, "class", "classes"), "3 classes");
+});
+
+test("cardRules: micro, macro, weighted F1 and data cards say their rule", async () => {
+  const { cardRules } = await import("../../frontend/views/explorer_kpis.js");
+  const m = { L: 1, T: 101, sampleUnit: "samples", weighted: false, nanTotal: 0, zeroDivisionName: "0" };
+  const r = cardRules(m);
+  assert.match(r.micro_f1, /pooled over all labels/);
+  assert.match(r.macro_f1, /mean of the per-label F1/);
+  assert.match(r.macro_f1, /zero_division=0/);
+  assert.match(cardRules({ ...m, zeroDivisionName: "1" }).macro_f1, /zero_division=1/);
+  assert.match(cardRules({ ...m, zeroDivisionName: "nan" }).macro_f1, /left out \(zero_division=nan\)/);
+  assert.match(r.weighted_f1, /weights = support/);
+  assert.equal(r.data, "n counts the samples (rows of y_true) seen at this step; 1 label " +
+    "(columns of y_true), 101 stored thresholds.");
+  assert.match(cardRules({ ...m, sampleUnit: "positions", weighted: true }).data,
+    /^n is the sum of the sample weights of the positions \(each time step or pixel/);
 });

@@ -200,4 +200,9 @@ test("cm_panels: summary cards and hover text, with differences in pp", async ()
     "40.0% of predicted dog (5)", "step 0: 3 (\u22121)"].join("\n"));
   const multi = { ...d, multiclass: false, against: null, top_k_accuracy: null };
   assert.deepEqual(summaryItems(multi, "").map((x) => x[0]), ["categorical_accuracy", "samples"]);
+  // multi-label: no matrix, so no trace; Keras' CategoricalAccuracy rule instead
+  assert.equal(summaryItems({ ...d, against: null }, "")[0][3], "share of samples whose top score is the true class = trace / n");
+  const [, , , sub, title] = summaryItems(multi, "")[0];
+  assert.equal(sub, "share of samples with argmax(y_true) == argmax(y_pred) (CategoricalAccuracy)");
+  assert.ok(!/trace/.test(sub + title) && /first positive label/.test(title), title);
 });
