@@ -61,20 +61,10 @@ class CountsWriter:
         from tensorboard.compat.proto import event_pb2, summary_pb2
         from tensorboard.util import tensor_util
 
-        if not isinstance(counts, Counts):
-            raise ValueError(
-                f"Expected a tb_metrics_plugin.Counts to write; received {type(counts).__name__}. "
-                "Build one with tbm.confusion_counts(y_true, y_score)."
-            )
-        if not isinstance(tag, str) or not tag:
-            raise ValueError(f"Expected a non-empty string tag; received {tag!r}.")
-        try:
-            step = int(step)
-        except (TypeError, ValueError):
-            raise ValueError(f"Expected an integer step; received {step!r}.") from None
+        step = check_write_args(counts, tag, step)
         tensor = tensor_util.make_tensor_proto(metadata.counts_to_tensor(counts))
         with self._lock:
-            self._check_shape(tag, counts)
+            check_shape(self._shapes, tag, counts, self.log_dir)
             value = summary_pb2.Summary.Value(tag=tag, tensor=tensor)
             if tag not in self._tags_with_metadata:
                 value.metadata.CopyFrom(metadata.create_summary_metadata(counts))
@@ -87,24 +77,6 @@ class CountsWriter:
             self._tags_with_metadata.add(tag)
             if self._flush:
                 self._writer.flush()
-
-    def _check_shape(self, tag, counts):
-        content = metadata.content_dict(counts)
-        known = self._shapes.get(tag)
-        if known is None:
-            known = _existing_content(self.log_dir, tag)
-            if known is None:
-                self._shapes[tag] = content
-                return
-            self._shapes[tag] = known
-        diff = metadata.shape_differences(known, content)
-        if diff:
-            raise ValueError(
-                f"Tag {tag!r} in {self.log_dir!r} was written with another shape "
-                f"({'; '.join(diff)}). A tag's thresholds, labels, from_logits and weighting "
-                "never change (TensorBoard keeps only its first metadata). Expected the same "
-                "shape; to keep both, write to a new tag (e.g. f'{tag}_v2') or a new log_dir."
-            )
 
     def flush(self):
         with self._lock:
@@ -123,6 +95,43 @@ class CountsWriter:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def check_write_args(counts, tag, step):
+    """Checks what every writer is given; returns ``step`` as an int."""
+    if not isinstance(counts, Counts):
+        raise ValueError(
+            f"Expected a tb_metrics_plugin.Counts to write; received {type(counts).__name__}. "
+            "Build one with tbm.confusion_counts(y_true, y_score) (or a ThresholdCounts "
+            "metric's counts() / compute())."
+        )
+    if not isinstance(tag, str) or not tag:
+        raise ValueError(f"Expected a non-empty string tag; received {tag!r}.")
+    try:
+        return int(step)
+    except (TypeError, ValueError):
+        raise ValueError(f"Expected an integer step; received {step!r}.") from None
+
+
+def check_shape(shapes, tag, counts, log_dir):
+    """Refuses a step whose shape differs from the tag's (``shapes``: tag -> content dict seen
+    by this writer, filled from ``log_dir``'s event files on a tag's first write)."""
+    content = metadata.content_dict(counts)
+    known = shapes.get(tag)
+    if known is None:
+        known = _existing_content(log_dir, tag)
+        if known is None:
+            shapes[tag] = content
+            return
+        shapes[tag] = known
+    diff = metadata.shape_differences(known, content)
+    if diff:
+        raise ValueError(
+            f"Tag {tag!r} in {log_dir!r} was written with another shape ({'; '.join(diff)}). A "
+            "tag's thresholds, labels, from_logits and weighting never change (TensorBoard keeps "
+            "only its first metadata). Expected the same shape; to keep both, write to a new "
+            "tag (e.g. f'{tag}_v2') or a new log_dir."
+        )
 
 
 def _existing_content(log_dir, tag):

@@ -21,7 +21,6 @@ import time
 import weakref
 
 from tb_metrics_plugin import metadata, summary
-from tb_metrics_plugin.counts import Counts
 
 __all__ = ["add_counts"]
 
@@ -51,25 +50,14 @@ def add_counts(writer, counts, step, tag="threshold_counts", wall_time=None):
         summary.write_counts(writer, tag, counts, step, wall_time=wall_time)
         return
     file_writer, logdir, proto_module = _resolve(writer)
-    if not isinstance(counts, Counts):
-        raise ValueError(
-            f"Expected a tb_metrics_plugin.Counts to write; received {type(counts).__name__}. "
-            "Build one with tb_metrics_plugin.torch.ThresholdCounts(...).compute() or "
-            "tbm.confusion_counts(y_true, y_score)."
-        )
-    if not isinstance(tag, str) or not tag:
-        raise ValueError(f"Expected a non-empty string tag; received {tag!r}.")
-    try:
-        step = int(step)
-    except (TypeError, ValueError):
-        raise ValueError(f"Expected an integer step; received {step!r}.") from None
+    step = summary.check_write_args(counts, tag, step)
     from tensorboard.compat.proto import summary_pb2
     from tensorboard.util import tensor_util
 
     with _lock:
         shapes = _shapes.setdefault(writer, {})
         first = tag not in shapes
-        _check_shape(shapes, tag, counts, logdir)
+        summary.check_shape(shapes, tag, counts, logdir)
         value = summary_pb2.Summary.Value(
             tag=tag, tensor=tensor_util.make_tensor_proto(metadata.counts_to_tensor(counts)))
         if first:
@@ -99,20 +87,3 @@ def _resolve(writer):
     return get(), os.fspath(logdir), proto_module
 
 
-def _check_shape(shapes, tag, counts, logdir):
-    content = metadata.content_dict(counts)
-    known = shapes.get(tag)
-    if known is None:
-        known = summary._existing_content(logdir, tag)
-        if known is None:
-            shapes[tag] = content
-            return
-        shapes[tag] = known
-    diff = metadata.shape_differences(known, content)
-    if diff:
-        raise ValueError(
-            f"Tag {tag!r} in {logdir!r} was written with another shape ({'; '.join(diff)}). A "
-            "tag's thresholds, labels, from_logits and weighting never change (TensorBoard keeps "
-            "only its first metadata). Expected the same shape; to keep both, write to a new "
-            "tag (e.g. f'{tag}_v2') or a new log_dir."
-        )
