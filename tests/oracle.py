@@ -1,26 +1,14 @@
 """Brute-force references the tests compare the fast code with. O(N*L*T): small inputs only."""
-import math
-
 import numpy as np
+
+from tests.oracle_cells import float32_cuts
 
 
 def brute_force_counts(y_true, y_score, thresholds, from_logits=False, sample_weight=None):
     """Compares every score with every threshold. y_true/y_score: [N, L]; returns a dict."""
     y_true = np.asarray(y_true).astype(bool)
     y_score = np.asarray(y_score)
-    t32 = np.asarray(thresholds, dtype=np.float32)
-    if from_logits:
-        cuts = []
-        for t in t32.astype(np.float64):
-            if t == 0:
-                cuts.append(-math.inf)
-            elif t == 1:
-                cuts.append(math.inf)
-            else:
-                cuts.append(math.log(t / (1 - t)))
-        cuts = np.asarray(cuts, dtype=np.float64).astype(np.float32)
-    else:
-        cuts = t32
+    cuts = float32_cuts(thresholds, from_logits)
     n, num_l = y_true.shape
     w = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
     cmp_dtype = np.result_type(y_score.dtype, np.float32)
