@@ -192,7 +192,7 @@ class ThresholdCounts(keras.metrics.Metric):
         if multiclass and num_l < 2:
             raise ValueError(
                 "Expected at least 2 classes with `multiclass=True`; received 1 score column.")
-        lay = keras_ops.SumsLayout(num_l, self.num_thresholds, multiclass, self.confusion_matrix)
+        lay = keras_ops.SumsLayout(num_l, self.cuts, multiclass, self.confusion_matrix)
         if lay.size >= 2**31:
             raise ValueError(
                 f"Expected a state of < 2**31 cells; received {num_l} labels and "

@@ -27,10 +27,10 @@ from tb_metrics_plugin import inputs
 from tb_metrics_plugin.counts import Counts
 from tb_metrics_plugin.keras_search import (  # noqa: F401  (the kernels' first stage)
     KEY_OF_NEG_INF,
+    BinPlan,
     build_search_table,
     cut_keys_of,
     float_keys,
-    out_of_range,
     reach,
     round_down_to_float32,
     score_keys,
@@ -57,26 +57,32 @@ ROW_SUMS = ("n", "categorical_correct", "top1_positive", "negative_rows", "inval
 class SumsLayout:
     """Where each per-step sum lies in the flat state vector.
 
-    Sections (``[start, stop)`` in `sections`): ``hist`` [2, L, T+2] (negative/positive label,
-    label, number of thresholds reached k = 0..T; bin T+1: NaN scores); ``bounds`` [2, T+1]
-    (exact-match difference array: lo, hi); ``out_of_range`` [L]; ``rows`` [5] (`ROW_SUMS`:
-    n, categorical_correct, top1_positive, negative_rows, invalid label or weight cells); and
-    for single-label multi-class data ``top_k`` [K] (rows whose true class ranks k-th, k =
-    0..K-1) and ``confusion_matrix`` [C, C] (when kept).
+    Sections (``[start, stop)`` in `sections`): ``hist`` [2, L, T+5] (negative/positive label,
+    label, bin of `keras_search.BinPlan`: the score's ``kx`` 0..T+2, NaN, refused cell);
+    ``bounds`` [2, T+1] (exact-match difference array: lo, hi); ``rows`` [5] (`ROW_SUMS`: n,
+    categorical_correct, top1_positive, negative_rows, refused rows); and for single-label
+    multi-class data ``top_k`` [K] (rows whose true class ranks k-th, k = 0..K-1) and
+    ``confusion_matrix`` [C, C] (when kept).
 
-    >>> SumsLayout(2, 3).size  # 2*2*5 + 2*4 + 2 + 5
-    35
+    ``cuts``: the float32 cut values (thresholds or their logits), or an int T for
+    `inputs.make_thresholds` (T).
+
+    >>> SumsLayout(2, 3).size  # 2*2*8 + 2*4 + 5
+    45
     """
 
-    def __init__(self, num_labels, num_thresholds, multiclass=False, confusion_matrix=False):
+    def __init__(self, num_labels, cuts, multiclass=False, confusion_matrix=False):
+        if isinstance(cuts, (int, np.integer)):
+            cuts = inputs.make_thresholds(int(cuts))
+        self.bins = BinPlan(cuts)
         self.num_labels = int(num_labels)
-        self.num_thresholds = int(num_thresholds)
+        self.num_thresholds = self.bins.num_thresholds
         self.multiclass = bool(multiclass)
         self.top_k = min(inputs.MAX_TOP_K, self.num_labels) if self.multiclass else 0
         self.confusion_matrix = bool(multiclass and confusion_matrix)
         num_l, num_t = self.num_labels, self.num_thresholds
-        shapes = [("hist", (2, num_l, num_t + 2)), ("bounds", (2, num_t + 1)),
-                  ("out_of_range", (num_l,)), ("rows", (len(ROW_SUMS),))]
+        shapes = [("hist", (2, num_l, self.bins.width)), ("bounds", (2, num_t + 1)),
+                  ("rows", (len(ROW_SUMS),))]
         if self.multiclass:
             shapes.append(("top_k", (self.top_k,)))
         if self.confusion_matrix:
@@ -101,15 +107,16 @@ class SumsLayout:
 
 Batch = collections.namedtuple(
     "Batch", ["labels", "scores", "observed", "cell_weights", "row_weights", "class_ids",
-              "invalid"])
+              "invalid_rows", "invalid_cells"])
 Batch.__doc__ = """A batch in canonical form (R rows, L labels), as `inputs.Formatted`.
 
 labels: bool [R, L], positives among observed cells; scores [R, L]; observed: bool [R, L] or
 None (all); cell_weights: [R, L] float32 (weighted) or None; row_weights: [R] (float32 weighted,
 int32 0/1 when cells are ignored) or None (all 1); class_ids: int32 [R] true classes
-(single-label multi-class) or None; invalid: scalar count of cells (or rows) whose label is not
-0/1 (a class id outside [0, C), a one-hot row without exactly one 1) or whose weight is negative
-or not finite, which `confusion_counts` would refuse."""
+(single-label multi-class) or None; invalid_rows: scalar count of rows that
+`confusion_counts` would refuse (a class id outside [0, C), a one-hot row without exactly one 1);
+invalid_cells: bool [R, L] or None, cells whose label is not 0/1 or whose weight is negative or
+not finite (counted in the histogram's refused bin instead of their threshold bins)."""
 
 
 def moved_shapes(true_shape, score_shape, label_axis=-1):
@@ -139,7 +146,7 @@ def format_batch(y_true, y_pred, sample_weight=None, *, layout, ignore_value=Non
                  multiclass=False, weighted=False):
     """Brings one batch to a `Batch` (keras.ops only; shapes from ``layout``, an
     `inputs.Layout` of `moved_shapes`). Label values are not checked in compiled code: cells
-    that `confusion_counts` would refuse are counted in ``invalid`` instead, which
+    that `confusion_counts` would refuse are counted in ``invalid_*`` instead, which
     `counts_from_sums` turns into an error."""
     num_l = layout.num_labels
     axis = layout.label_axis
@@ -170,21 +177,23 @@ def format_batch(y_true, y_pred, sample_weight=None, *, layout, ignore_value=Non
         labels = ops.logical_and(ops.equal(class_ids[:, None], cols), ok[:, None])
         bad = ops.logical_not(valid) if row_obs is None else ops.logical_and(
             row_obs, ops.logical_not(valid))
-        invalid = ops.sum(ops.cast(bad, "int32"))
+        invalid_rows = ops.sum(ops.cast(bad, "int32"))
+        invalid_cells = None
         observed = None if row_obs is None else ops.broadcast_to(row_obs[:, None],
                                                                    ops.shape(scores))
     else:
         y = _flatten(y_true, (-1, num_l))
         observed = _observed(y, ignore)
+        invalid_rows = zero
         if _dtype(y) == "bool":
-            labels, invalid = y, zero
+            labels, invalid_cells = y, None
         else:
             labels = ops.equal(y, ops.cast(1, y.dtype))
             bad = ops.logical_and(ops.not_equal(y, ops.cast(0, y.dtype)),
                                   ops.logical_not(labels))
             if observed is not None:
                 bad = ops.logical_and(bad, observed)
-            invalid = ops.sum(ops.cast(bad, "int32"))
+            invalid_cells = bad
         class_ids = None
         if multiclass:
             per_row = ops.sum(ops.cast(labels, "int32"), axis=1)
@@ -195,7 +204,7 @@ def format_batch(y_true, y_pred, sample_weight=None, *, layout, ignore_value=Non
                 all_obs = ops.all(observed, axis=1)
                 partial = ops.logical_and(ops.any(observed, axis=1), ops.logical_not(all_obs))
                 checked = ops.logical_or(ops.logical_and(checked, all_obs), partial)
-            invalid = invalid + ops.sum(ops.cast(checked, "int32"))
+            invalid_rows = ops.sum(ops.cast(checked, "int32"))
             class_ids = _first_true(labels, num_l)
         if observed is not None:
             labels = ops.logical_and(labels, observed)
@@ -206,7 +215,8 @@ def format_batch(y_true, y_pred, sample_weight=None, *, layout, ignore_value=Non
         cell_w, per_row = _weights(sample_weight, layout, ndim, lead_dynamic,
                                    ops.shape(scores))
         finite = ops.logical_and(ops.isfinite(cell_w), ops.greater_equal(cell_w, 0.0))
-        invalid = invalid + ops.sum(ops.cast(ops.logical_not(finite), "int32"))
+        bad_w = ops.logical_not(finite)
+        invalid_cells = bad_w if invalid_cells is None else ops.logical_or(invalid_cells, bad_w)
         cell_w = ops.where(finite, cell_w, 0.0)
         if observed is not None:
             cell_w = ops.where(observed, cell_w, 0.0)
@@ -221,7 +231,8 @@ def format_batch(y_true, y_pred, sample_weight=None, *, layout, ignore_value=Non
                               ops.sum(cell_w, axis=1) / ops.maximum(n_obs, 1.0), 0.0)
     elif any_obs is not None:
         row_w = ops.cast(any_obs, "int32")
-    return Batch(labels, scores, observed, cell_w, row_w, class_ids, invalid)
+    return Batch(labels, scores, observed, cell_w, row_w, class_ids, invalid_rows,
+                 invalid_cells)
 
 
 def _observed(values, ignore):
@@ -275,18 +286,26 @@ def batch_sums(batch, sums_layout, cuts, search=None, weighted=False):
     ``sums_layout`` (see `SumsLayout`): O(N*L) time and memory, one segment sum."""
     lay = sums_layout
     num_t, num_l = lay.num_thresholds, lay.num_labels
-    width = num_t + 2
+    plan = lay.bins
+    width = plan.width
     dtype = "float32" if weighted else "int32"
     labels, scores = batch.labels, batch.scores
-    k, isnan = reach(scores, cuts, search)
+    k, isnan, kx = reach(scores, cuts, search)
     obs = batch.observed
     pos = ops.cast(labels, "int32")
 
-    # Histogram of k per (negative/positive, label); NaN scores in bin T + 1.
-    index = ops.where(isnan, num_t + 1, k) + (np.arange(num_l, dtype=np.int32) * width)[None, :]
+    # Histogram of kx per (negative/positive, label) (`keras_search.BinPlan`): the counts at
+    # every threshold and out of [0, 1]; NaN scores and refused cells in bins of their own.
+    bins = ops.where(isnan, plan.nan_bin, kx)
+    bad = batch.invalid_cells
+    if bad is not None:
+        bins = ops.where(bad, plan.invalid_bin, bins)
+    index = bins + (np.arange(num_l, dtype=np.int32) * width)[None, :]
     index = index + pos * (num_l * width)
     if batch.cell_weights is not None:
         cell_w = batch.cell_weights
+        if bad is not None:
+            cell_w = ops.where(bad, 1.0, cell_w)  # a refused cell counts once
     elif obs is not None:
         cell_w = ops.cast(obs, "int32")
     else:
@@ -337,15 +356,11 @@ def batch_sums(batch, sums_layout, cuts, search=None, weighted=False):
         return ops.sum(ops.where(mask, rw, ops.zeros_like(rw)))
 
     rows = ops.stack([ops.sum(rw), total(correct), total(hit1), total(negative_row),
-                      ops.cast(batch.invalid, dtype)])
-    outside = out_of_range(scores, isnan)
-    if cell_w is not None:
-        outside = ops.where(outside, cell_w, ops.zeros_like(cell_w))
-    oor = ops.sum(ops.cast(outside, dtype), axis=0)
+                      ops.cast(batch.invalid_rows, dtype)])
     # The reductions join the scatter as one entry per slot.
-    o0 = lay.sections["out_of_range"][0]
-    ids.append(ops.arange(o0, o0 + num_l + len(ROW_SUMS), dtype="int32"))
-    vals.append(ops.concatenate([oor, rows], axis=0))
+    r0 = lay.sections["rows"][0]
+    ids.append(ops.arange(r0, r0 + len(ROW_SUMS), dtype="int32"))
+    vals.append(rows)
 
     if lay.multiclass:
         cols = ops.arange(num_l, dtype="int32")[None, :]
@@ -427,16 +442,15 @@ def headline(values, sums_layout, decision_index, zero_division=0.0):
     ``categorical_accuracy()``, ``roc_auc("macro")`` and ``average_precision("macro")``
     (NaN where those are NaN), except that an empty state (n = 0) gives 0 for every key."""
     lay = sums_layout
-    num_t = lay.num_thresholds
+    plan = lay.bins
     d = int(decision_index)
     zd = float(zero_division)
-    hist = lay.part(values, "hist")  # [2, L, T+2]
-    totals = ops.sum(hist, axis=-1)  # [2, L] every observed cell, NaN included
+    hist = lay.part(values, "hist")  # [2, L, T+5]
+    totals = ops.sum(hist[:, :, : plan.invalid_bin], axis=-1)  # [2, L] observed, NaN included
     neg, support = totals[0], totals[1]
-    # cells reaching threshold j: the sum of bins j+1..T (a reverse cumulative sum)
-    finite = hist[:, :, : num_t + 1]
-    reached = ops.sum(finite, axis=-1, keepdims=True) - ops.cumsum(finite, axis=-1)
-    reached = reached[:, :, :num_t]  # [2, L, T]
+    # cells reaching threshold j: those in bins first[j].. (see keras_search.BinPlan)
+    cum = ops.cumsum(hist[:, :, : plan.nan_bin], axis=-1)
+    reached = cum[:, :, -1:] - ops.take(cum, plan.first - 1, axis=2)  # [2, L, T]
     fp_all, tp_all = reached[0], reached[1]
     fp, tp = fp_all[:, d], tp_all[:, d]
     fn = support - tp
@@ -495,7 +509,7 @@ def counts_from_sums(low, high, sums_layout, thresholds, *, weighted, label_name
         refuse (labels not 0/1, class ids outside [0, C), bad weights), naming the fix.
     """
     lay = sums_layout
-    num_t = lay.num_thresholds
+    plan = lay.bins
     if weighted:
         values = np.asarray(high, np.float64) + np.asarray(low, np.float64)
     else:
@@ -508,20 +522,26 @@ def counts_from_sums(low, high, sums_layout, thresholds, *, weighted, label_name
                 "more often (e.g. count fewer steps per epoch) or use weighted=True.")
         values = (high << LOW_BITS) + low
     rows = lay.part(values, "rows")
-    if rows[4] > 0:
+    hist = lay.part(values, "hist")
+    refused = rows[4] + hist[:, :, plan.invalid_bin].sum()
+    if refused > 0:
         raise ValueError(
             f"ThresholdCounts {name!r}: expected labels of 0 and 1 (or class ids in [0, "
             f"{lay.num_labels}), one-hot rows with multiclass=True) and finite non-negative "
-            f"weights; received {rows[4]:g} cells that are not. For missing labels pass "
+            f"weights; received {refused:g} cells or rows that are not. For missing labels pass "
             "`ignore_value` (e.g. ignore_value=-1 or float('nan')); check the data with "
             "tb_metrics_plugin.confusion_counts, which names the bad values.")
     dtype = np.float64 if weighted else np.int64
-    hist = lay.part(values, "hist").astype(dtype)
-    totals = hist.sum(axis=-1)
-    cum = np.cumsum(hist[..., : num_t + 1], axis=-1)
-    reached = cum[..., -1:] - cum[..., :num_t]
+    num_t = plan.num_thresholds
+    hist = hist.astype(dtype)
+    totals = hist[..., : plan.invalid_bin].sum(axis=-1)
+    cum = np.cumsum(hist[..., : plan.nan_bin], axis=-1)
+    reached = cum[..., -1:] - cum[..., plan.first - 1]
     fp, tp = reached[0], reached[1]
     neg, support = totals[0], totals[1]
+    # below 0: bins < first_in_range; above 1: bins >= first_above (both label groups)
+    out_of_range = (cum[..., plan.first_in_range - 1] + cum[..., -1]
+                    - cum[..., plan.first_above - 1]).sum(axis=0)
     bounds = lay.part(values, "bounds").astype(dtype)
     exact = np.cumsum(bounds[0] - bounds[1])[:num_t]
 
@@ -538,14 +558,14 @@ def counts_from_sums(low, high, sums_layout, thresholds, *, weighted, label_name
         tp=tp, fp=fp, tn=neg[:, None] - fp, fn=support[:, None] - tp,
         exact_match=exact,
         n=scalar(rows[0]),
-        nan=hist[0, :, num_t + 1] + hist[1, :, num_t + 1],
+        nan=hist[0, :, plan.nan_bin] + hist[1, :, plan.nan_bin],
         label_names=list(label_names),
         from_logits=bool(from_logits),
-        out_of_range=lay.part(values, "out_of_range").astype(dtype),
+        out_of_range=out_of_range,
         categorical_correct=dtype(rows[1]),
         top1_positive=dtype(rows[2]),
         negative_rows=dtype(rows[3]),
-        nan_positive=hist[1, :, num_t + 1],
+        nan_positive=hist[1, :, plan.nan_bin],
         confusion_matrix=matrix,
         top_k_hits=top_k,
         sample_unit=sample_unit,

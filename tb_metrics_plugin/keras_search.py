@@ -17,7 +17,7 @@ import numpy as np
 from keras import ops
 
 __all__ = ["score_keys", "round_down_to_float32", "cut_keys_of", "build_search_table", "reach",
-           "out_of_range", "float_keys", "KEY_OF_NEG_INF"]
+           "BinPlan", "float_keys", "KEY_OF_NEG_INF"]
 
 _MAX_TABLE = 1 << 18
 
@@ -92,9 +92,10 @@ def build_search_table(cuts, max_table=_MAX_TABLE):
 
 
 def reach(scores, cuts, search=None):
-    """``(k, isnan)``: k [R, L] int32 = the number of float32 ``cuts`` each score reaches
-    (``score >= cut``; 0 for NaN), exactly; ``search`` = `build_search_table` (None: binary
-    search). float64 scores are compared in float64."""
+    """``(k, isnan, kx)``: k [R, L] int32 = the number of float32 ``cuts`` each score reaches
+    (``score >= cut``; 0 for NaN), exactly; ``kx`` = k plus 1 for a score >= 0 and 1 more for a
+    score > 1 (the histogram's bin, see `BinPlan`); ``search`` = `build_search_table` (None:
+    binary search). float64 scores are compared in float64."""
     scores64 = None
     if _dtype(scores) == "float64":
         scores64 = scores
@@ -119,7 +120,46 @@ def reach(scores, cuts, search=None):
         # float32(s) >= c for a float32 cut c iff s >= c, except when s rounds up onto c.
         lower = np.concatenate([[-np.inf], np.asarray(cuts, np.float64)])
         k = ops.subtract(k, ops.cast(ops.less(scores64, ops.take(lower, k)), "int32"))
-    return ops.where(isnan, 0, k), isnan
+        at_least_0 = ops.greater_equal(scores64, 0.0)
+        above_1 = ops.greater(scores64, 1.0)
+    else:
+        # Exact on keys: -0.0 (key -1) counts as >= 0 and a negative subnormal as < 0 where
+        # the CPU flushes subnormals to zero.
+        at_least_0 = ops.greater_equal(key, -1)
+        above_1 = ops.greater(key, _KEY_OF_ONE)
+    k = ops.where(isnan, 0, k)
+    kx = k + ops.cast(at_least_0, "int32") + ops.cast(above_1, "int32")
+    return k, isnan, kx
+
+
+class BinPlan:
+    """Where the histogram of ``kx`` (see `reach`) keeps each count, for float32 ``cuts``.
+
+    Per label, bins ``0..T+2`` hold the scores by ``kx`` (T cuts and the two range edges, 0
+    and 1, merged in order), bin ``T+3`` NaN scores and bin ``T+4`` cells that
+    `confusion_counts` would refuse. Because ``kx`` grows with the score:
+
+    * the scores reaching cut j are those with ``kx >= first[j]``;
+    * the scores below 0 are those with ``kx < first_in_range`` and the scores above 1 those
+      with ``kx >= first_above``,
+
+    so one scatter counts the cells at every threshold and the out-of-range cells.
+
+    >>> plan = BinPlan(np.array([0.0, 0.5, 1.0], np.float32))
+    >>> plan.first.tolist(), plan.first_in_range, plan.first_above
+    ([2, 3, 4], 2, 5)
+    """
+
+    def __init__(self, cuts):
+        keys = cut_keys_of(np.asarray(cuts, np.float32)).astype(np.int64)
+        self.num_thresholds = int(keys.size)
+        below = np.searchsorted(keys, keys, side="right")  # cuts <= c_j (ties included)
+        self.first = (below + (keys >= -1) + (keys > _KEY_OF_ONE)).astype(np.int32)
+        self.first_in_range = int(np.searchsorted(keys, -1, side="right")) + 1
+        self.first_above = int(np.searchsorted(keys, _KEY_OF_ONE, side="right")) + 2
+        self.nan_bin = self.num_thresholds + 3
+        self.invalid_bin = self.num_thresholds + 4
+        self.width = self.num_thresholds + 5
 
 
 def float_keys(scores32):
@@ -130,17 +170,6 @@ def float_keys(scores32):
 
 _KEY_OF_ONE = int(score_keys(np.float32(1.0)))
 KEY_OF_NEG_INF = int(score_keys(np.float32(-np.inf)))
-
-
-def out_of_range(scores, isnan):
-    """bool [R, L]: non-NaN scores below 0 or above 1, compared exactly (on float32 keys, so a
-    negative subnormal counts where the CPU flushes it to zero; float64 compared as float64)."""
-    if _dtype(scores) == "float64":
-        outside = ops.logical_or(ops.less(scores, 0.0), ops.greater(scores, 1.0))
-    else:
-        key = float_keys(scores if _dtype(scores) == "float32" else ops.cast(scores, "float32"))
-        outside = ops.logical_or(ops.less(key, -1), ops.greater(key, _KEY_OF_ONE))
-    return ops.logical_and(outside, ops.logical_not(isnan))
 
 
 def _dtype(x):

@@ -379,7 +379,7 @@ def test_invalid_labels_raise_when_counts_are_read():
     m = ThresholdCounts()
     tf.function(lambda y, s: m.update_state(y, s))(
         np.array([[0, -1], [1, 0]], F32), np.full((2, 2), 0.3, F32))
-    with pytest.raises(ValueError, match=r"received 1 cells that are not.*ignore_value"):
+    with pytest.raises(ValueError, match=r"received 1 cells or rows that are not.*ignore_value"):
         m.counts()
 
 

@@ -38,7 +38,7 @@ def kernel_counts(y_true, y_score, thresholds=11, from_logits=False, sample_weig
     search = keras_ops.build_search_table(cuts)
     weighted = sample_weight is not None
     layout = keras_ops.moved_shapes(np.shape(y_true), np.shape(y_score), label_axis)
-    lay = keras_ops.SumsLayout(layout.num_labels, thr.size, layout.class_ids or multiclass,
+    lay = keras_ops.SumsLayout(layout.num_labels, cuts, layout.class_ids or multiclass,
                                confusion_matrix)
     dtype = "float32" if weighted else "int32"
     low = high = ops.zeros((lay.size,), dtype)
@@ -207,7 +207,7 @@ def test_invalid_values_are_counted_and_refused():
                   (np.array([[0, -1], [1, 0], [0, 0], [1, 1]], F32), {}),
                   (np.array([0, 1, 5, 1]), {}),
                   (np.array([[1, 1], [1, 0], [0, 1], [0, 1]], F32), {"multiclass": True})]:
-        with pytest.raises(ValueError, match=r"received 1 cells that are not.*ignore_value"):
+        with pytest.raises(ValueError, match=r"received 1 cells or rows that are not.*ignore_value"):
             kernel_counts(y, s, **kw)
     with pytest.raises(ValueError, match=r"finite non-negative weights"):
         kernel_counts(np.zeros((4, 2), F32), s, sample_weight=np.array([1, -1, 1, 1], F32))
