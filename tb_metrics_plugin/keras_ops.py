@@ -20,6 +20,7 @@ keys that order like the floats).
 import collections
 import math
 
+import keras
 import numpy as np
 from keras import ops
 
@@ -281,9 +282,10 @@ def _weights(sample_weight, layout, ndim, lead_dynamic, score_shape):
 # -- count -------------------------------------------------------------------------------------
 
 
-def batch_sums(batch, sums_layout, cuts, search=None, weighted=False):
+def batch_sums(batch, sums_layout, cuts, search=None, weighted=False, into=None):
     """The batch's sums as one flat vector (int32, or float32 when ``weighted``) laid out by
-    ``sums_layout`` (see `SumsLayout`): O(N*L) time and memory, one segment sum."""
+    ``sums_layout`` (see `SumsLayout`): O(N*L) time and memory, two scatters; added to ``into``
+    (a state vector, updated in place where the compiler can) when given."""
     lay = sums_layout
     num_t, num_l = lay.num_thresholds, lay.num_labels
     plan = lay.bins
@@ -377,11 +379,31 @@ def batch_sums(batch, sums_layout, cuts, search=None, weighted=False):
             vals.append(rw)
     # Two scatters: the histogram, and the small sections after it (cheaper than joining
     # the histogram's indices to the others).
+    if into is not None:
+        into = scatter_add(into, ids[0], vals[0])
+        return scatter_add(into, ops.concatenate(ids[1:], axis=0),
+                           ops.concatenate(vals[1:], axis=0))
     h = lay.sections["hist"][1]
     hist = ops.segment_sum(vals[0], ids[0], num_segments=h)
     rest = ops.segment_sum(ops.concatenate(vals[1:], axis=0),
                            ops.concatenate(ids[1:], axis=0) - h, num_segments=lay.size - h)
     return ops.concatenate([hist, rest], axis=0)
+
+
+def scatter_add(x, index, values):
+    """``x`` with ``values`` added at ``index`` (1-D; repeated indices add up), written into
+    ``x``'s buffer where the compiler can (XLA scatter, ``torch.index_add``)."""
+    backend = keras.backend.backend()
+    values = ops.cast(values, x.dtype)
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return tf.tensor_scatter_nd_add(x, index[:, None], values)
+    if backend == "jax":
+        return x.at[index].add(values)
+    if backend == "torch":
+        return x.index_add(0, index.long(), values)
+    return x + ops.segment_sum(values, index, num_segments=x.shape[0])
 
 
 def _ranked(scores, hidden):

@@ -108,10 +108,22 @@ def reach(scores, cuts, search=None):
         shift, offset, table, cut_keys = search
         bucket = ops.right_shift(key, shift) if shift else key
         bucket = ops.clip(ops.subtract(bucket, offset), 0, table.shape[0] - 1)
-        # The cut that may lie inside the bucket is cut_keys[table[bucket]]; gathering it by
-        # bucket (a second table) keeps the two lookups independent.
-        inside = ops.take(cut_keys[table], bucket)
-        k = ops.add(ops.take(table, bucket), ops.cast(ops.greater_equal(key, inside), "int32"))
+        packed = _packed_table(search)
+        if packed is not None:
+            # One lookup: the cuts below the bucket and the low bits of the cut inside it.
+            entry, num_pos_inf = packed
+            p = ops.take(entry, bucket)
+            low = ops.bitwise_and(key, (1 << shift) - 1)
+            inside = ops.greater_equal(low, ops.bitwise_and(p, (2 << shift) - 1))
+            k = ops.add(ops.right_shift(p, shift + 1), ops.cast(inside, "int32"))
+            if num_pos_inf:
+                k = k + num_pos_inf * ops.cast(ops.greater_equal(key, _KEY_OF_POS_INF), "int32")
+        else:
+            # The cut that may lie inside the bucket is cut_keys[table[bucket]]; gathering it by
+            # bucket (a second table) keeps the two lookups independent.
+            inside = ops.take(cut_keys[table], bucket)
+            k = ops.add(ops.take(table, bucket),
+                        ops.cast(ops.greater_equal(key, inside), "int32"))
     else:
         keys = cut_keys_of(cuts).astype(np.int32)
         k = ops.searchsorted(keys, ops.reshape(key, (-1,)), side="right")
@@ -162,6 +174,23 @@ class BinPlan:
         self.width = self.num_thresholds + 5
 
 
+def _packed_table(search):
+    """The search table as one int32 per bucket, ``base << (shift + 1) | low``, where ``low`` is
+    the low ``shift`` bits of the cut inside the bucket (``2**shift``, never reached, when none)
+    and ``base`` the number of cuts below the bucket; with the number of +inf cuts (reached by
+    +inf scores only, outside every bucket). None when an entry would not fit in int32."""
+    shift, offset, table, cut_keys = search
+    base = table.astype(np.int64)
+    inside = cut_keys[table].astype(np.int64)
+    buckets = np.arange(table.size, dtype=np.int64) + offset
+    low = np.where((inside >> shift) == buckets, inside & ((1 << shift) - 1), 1 << shift)
+    entry = (base << (shift + 1)) | low
+    num_pos_inf = int(np.sum(cut_keys[:-1] == _KEY_OF_POS_INF))
+    if shift >= 30 or entry.max() >= 2**31 or entry.min() < 0:
+        return None
+    return entry.astype(np.int32), num_pos_inf
+
+
 def float_keys(scores32):
     """int32 keys of float32 scores that order like the floats (see `score_keys`)."""
     bits = ops.view(scores32, "int32")
@@ -170,6 +199,7 @@ def float_keys(scores32):
 
 _KEY_OF_ONE = int(score_keys(np.float32(1.0)))
 KEY_OF_NEG_INF = int(score_keys(np.float32(-np.inf)))
+_KEY_OF_POS_INF = int(score_keys(np.float32(np.inf)))
 
 
 def _dtype(x):

@@ -337,3 +337,47 @@ def test_partly_ignored_one_hot_rows_are_refused_as_in_numpy():
     y[0] = -1  # the whole row ignored: left out, fine on both
     assert_same(kernel_counts(y, s, thresholds=11, ignore_value=-1, multiclass=True),
                 reference(y, s, thresholds=11, ignore_value=-1, multiclass=True), weighted=False)
+
+
+@pytest.mark.parametrize("thresholds, from_logits", [(101, False), (200, False), (1001, False),
+                                                     (101, True), (200, True), (1001, True),
+                                                     ([0.25, 0.5], False), (1, False)])
+def test_reach_is_exact_near_every_cut_and_range_edge(thresholds, from_logits):
+    """`keras_search.reach` (the one-lookup table, its two-lookup fallback and binary search)
+    against brute force: k = #{cuts <= s}, kx = k + (s >= 0) + (s > 1), for every float32
+    within 2 ulps of every cut, of 0 and 1, and the special values."""
+    from tb_metrics_plugin import keras_search
+
+    thr = inputs.make_thresholds(thresholds) if isinstance(thresholds, int) else np.asarray(
+        thresholds, F32)
+    cuts = inputs.cut_values(thr, from_logits)
+    with np.errstate(over="ignore"):
+        near = np.concatenate([cuts, SPECIAL, F32([0.0, 1.0, -0.0])])
+        for _ in range(2):
+            near = np.concatenate([near, np.nextafter(near, F32(-np.inf)),
+                                   np.nextafter(near, F32(np.inf))])
+    near = np.unique(near[~np.isnan(near)])
+    with np.errstate(invalid="ignore"):
+        want_k = (near[:, None] >= cuts[None, :]).sum(axis=1)
+    want_kx = want_k + (near >= 0) + (near > 1)
+    search = keras_ops.build_search_table(cuts)
+    packed = None if search is None else keras_search._packed_table(search)
+    for variant in ("packed", "two lookups", "binary search"):
+        if variant == "packed" and packed is None:
+            continue
+        if variant != "binary search" and search is None:
+            continue
+        table = search if variant != "binary search" else None
+        if variant == "two lookups":
+            original = keras_search._packed_table
+            keras_search._packed_table = lambda search: None
+        try:
+            k, isnan, kx = keras_search.reach(ops.convert_to_tensor(near[:, None]), cuts, table)
+        finally:
+            if variant == "two lookups":
+                keras_search._packed_table = original
+        np.testing.assert_array_equal(ops.convert_to_numpy(k)[:, 0], want_k, err_msg=variant)
+        np.testing.assert_array_equal(ops.convert_to_numpy(kx)[:, 0], want_kx, err_msg=variant)
+        assert not ops.convert_to_numpy(isnan).any()
+    if thresholds == 200 and not from_logits:
+        assert packed is not None  # the benchmark's case takes the one-lookup path
