@@ -330,9 +330,11 @@ class ThresholdCounts(keras.metrics.Metric):
         batch = keras_ops.format_batch(
             y_true, y_pred, sample_weight, layout=layout, ignore_value=self.ignore_value,
             multiclass=self.multiclass, weighted=self.weighted)
-        sums = keras_ops.batch_sums(batch, self.sums_layout, self.cuts, self._search,
-                                    self.weighted)
-        return keras_ops.accumulate(low, high, sums, self.weighted)
+        if not self.weighted:
+            return keras_ops.accumulate_batch(low, high, batch, self.sums_layout, self.cuts,
+                                              self._search)
+        sums = keras_ops.batch_sums(batch, self.sums_layout, self.cuts, self._search, True)
+        return keras_ops.accumulate(low, high, sums, True)
 
     def _update_and_headline(self, y_true, y_pred, sample_weight, low, high):
         low, high = self._update(y_true, y_pred, sample_weight, low, high)

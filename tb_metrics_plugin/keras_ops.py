@@ -5,11 +5,13 @@ update, compute), and testable against them without a model (tests/test_keras_op
 
 * `format_batch`: labels, scores, the observed mask, cell and row weights and true class ids,
   from shapes read by `inputs.check_layout` (one shape rule for numpy, Keras and torch);
-* `batch_sums`: every per-batch sum as one flat vector laid out by `SumsLayout` (the score
-  histogram per label, exact-match bounds, out-of-range cells, the per-row sums for ``n`` and
-  the argmax metrics, top-k ranks and the confusion matrix), with two scatters (segment sums);
-* `accumulate`: adds a batch to a two-word state that never wraps (int32 low/high words with a
-  carry at 2**24; compensated float32 pairs for weights);
+* `batch_sums`: every per-batch sum laid out by `SumsLayout` (the score histogram per label,
+  whose bins also give the out-of-range and refused cells; exact-match bounds; the per-row sums
+  for ``n`` and the argmax metrics; top-k ranks and the confusion matrix), with two scatters,
+  into a new vector or into the state;
+* `accumulate_batch` (unweighted) and `accumulate` (weighted, or a whole-state carry): a
+  two-word state that never wraps (int32 low/high words, one chunk of the low words carried
+  past 2**24 per update; compensated float32 pairs for weights);
 * `headline`: micro / macro F1, binary / exact-match / categorical accuracy, macro ROC-AUC and
   macro average precision at one threshold, from the state, as `Counts` defines them;
 * `counts_from_sums` (numpy): the `Counts` of a state.
@@ -38,8 +40,9 @@ from tb_metrics_plugin.keras_search import (  # noqa: F401  (the kernels' first 
 )
 
 __all__ = ["score_keys", "round_down_to_float32", "cut_keys_of", "build_search_table", "reach",
-           "SumsLayout", "Batch", "format_batch", "batch_sums", "accumulate", "combine",
-           "headline", "HEADLINE_KEYS", "counts_from_sums", "LOW_BITS", "MAX_EXACT"]
+           "SumsLayout", "Batch", "format_batch", "batch_sums", "accumulate",
+           "accumulate_batch", "combine", "headline", "HEADLINE_KEYS", "counts_from_sums",
+           "LOW_BITS", "MAX_EXACT", "NUM_CHUNKS", "MAX_BATCH_ROWS"]
 
 # Unweighted state: value = high * 2**LOW_BITS + low, low < 2**LOW_BITS after each update. The
 # low words of up to 2**(31 - LOW_BITS) replicas still sum within int32 (on-read aggregation);
@@ -48,8 +51,17 @@ LOW_BITS = 24
 MAX_EXACT = 2**53 - 1
 HEADLINE_KEYS = ("micro_f1", "macro_f1", "binary_accuracy", "exact_match_accuracy",
                  "categorical_accuracy", "macro_roc_auc", "macro_average_precision")
-# Per-row sums, in this order, in the state's "rows" section.
-ROW_SUMS = ("n", "categorical_correct", "top1_positive", "negative_rows", "invalid")
+# Per-row sums, in this order, in the state's "rows" section ("updates" counts update_state
+# calls and picks the chunk each update normalises; "oversized" counts batches too large to
+# count exactly, which `counts_from_sums` refuses).
+ROW_SUMS = ("n", "categorical_correct", "top1_positive", "negative_rows", "invalid", "updates",
+            "oversized")
+# An unweighted update carries the low words of one of NUM_CHUNKS chunks of the state into the
+# high words (a power of two dividing 2**LOW_BITS): every cell is carried at least once per
+# NUM_CHUNKS updates, and no cell grows by more than a batch's rows per update, so the low
+# words stay below 2**31 for batches of up to MAX_BATCH_ROWS rows.
+NUM_CHUNKS = 16
+MAX_BATCH_ROWS = (2**31 - 2**LOW_BITS) // NUM_CHUNKS
 
 
 # -- the state's layout ------------------------------------------------------------------------
@@ -282,10 +294,12 @@ def _weights(sample_weight, layout, ndim, lead_dynamic, score_shape):
 # -- count -------------------------------------------------------------------------------------
 
 
-def batch_sums(batch, sums_layout, cuts, search=None, weighted=False, into=None):
+def batch_sums(batch, sums_layout, cuts, search=None, weighted=False, into=None,
+               max_rows=MAX_BATCH_ROWS):
     """The batch's sums as one flat vector (int32, or float32 when ``weighted``) laid out by
     ``sums_layout`` (see `SumsLayout`): O(N*L) time and memory, two scatters; added to ``into``
-    (a state vector, updated in place where the compiler can) when given."""
+    (a state vector, updated in place where the compiler can) when given. A batch of more than
+    ``max_rows`` rows is counted in the ``oversized`` row sum."""
     lay = sums_layout
     num_t, num_l = lay.num_thresholds, lay.num_labels
     plan = lay.bins
@@ -333,7 +347,9 @@ def batch_sums(batch, sums_layout, cuts, search=None, weighted=False, into=None)
     negative = ops.logical_not(labels) if obs is None else ops.logical_and(
         ops.logical_not(labels), obs)
     lo = ops.max(ops.where(negative, kf, 0.0), axis=1)
-    hi = ops.min(ops.where(labels, kf, float(num_t)), axis=1)
+    hi = ops.min(ops.where(labels, kf, float(num_t + 1)), axis=1)  # T + 1: no positive label
+    negative_row = ops.greater(hi, float(num_t))
+    hi = ops.minimum(hi, float(num_t))
     exact_w = ops.where(ops.less(lo, hi), rw, ops.zeros_like(rw))
     b0 = lay.sections["bounds"][0]
     ids += [ops.cast(lo, "int32") + b0, ops.cast(hi, "int32") + (b0 + num_t + 1)]
@@ -347,18 +363,24 @@ def batch_sums(batch, sums_layout, cuts, search=None, weighted=False, into=None)
     label_i = ops.cast(labels, "int32")
     if batch.class_ids is not None:
         true_cls = batch.class_ids
-        negative_row = ops.logical_not(ops.any(labels, axis=1))
     else:
-        true_cls = ops.cast(ops.argmax(label_i, axis=1), "int32")  # first positive, else 0
-        negative_row = ops.equal(_gather_rows(label_i, true_cls), 0)
+        # The first positive label, else 0 (as numpy.argmax); a float reduction (exact below
+        # 2**24 labels) is faster on XLA than an argmax.
+        first = ops.min(ops.where(labels, np.arange(num_l, dtype=np.float32)[None, :],
+                                  float(num_l)), axis=1)
+        true_cls = ops.where(negative_row, 0, ops.cast(first, "int32"))
     hit1 = ops.equal(_gather_rows(label_i, pred), 1)
     correct = ops.equal(pred, true_cls)
 
     def total(mask):
         return ops.sum(ops.where(mask, rw, ops.zeros_like(rw)))
 
+    if weighted or max_rows is None:
+        oversized = ops.zeros((), dtype)  # float sums do not wrap
+    else:
+        oversized = ops.cast(ops.greater(ops.shape(scores)[0], max_rows), dtype)
     rows = ops.stack([ops.sum(rw), total(correct), total(hit1), total(negative_row),
-                      ops.cast(batch.invalid_rows, dtype)])
+                      ops.cast(batch.invalid_rows, dtype), ops.ones((), dtype), oversized])
     # The reductions join the scatter as one entry per slot.
     r0 = lay.sections["rows"][0]
     ids.append(ops.arange(r0, r0 + len(ROW_SUMS), dtype="int32"))
@@ -388,6 +410,11 @@ def batch_sums(batch, sums_layout, cuts, search=None, weighted=False, into=None)
     rest = ops.segment_sum(ops.concatenate(vals[1:], axis=0),
                            ops.concatenate(ids[1:], axis=0) - h, num_segments=lay.size - h)
     return ops.concatenate([hist, rest], axis=0)
+
+
+def scatter_set(x, index, values):
+    """``x`` with ``values`` written at ``index`` (1-D, distinct indices)."""
+    return ops.scatter_update(x, index[:, None], ops.cast(values, x.dtype))
 
 
 def scatter_add(x, index, values):
@@ -445,6 +472,36 @@ def accumulate(low, high, batch, weighted=False):
     high2 = s + low
     low2 = low - (high2 - s)
     return low2, high2
+
+
+def accumulate_batch(low, high, batch, sums_layout, cuts, search=None):
+    """The unweighted two-word state ``(low, high)`` after counting ``batch``.
+
+    The batch is scattered into the low words, then the low words of one chunk (1 of
+    `NUM_CHUNKS`, chosen by the number of updates so far) carry into the high words: O(N*L +
+    size / NUM_CHUNKS) per update instead of two passes over the state. A batch whose number
+    of rows is known to exceed `MAX_BATCH_ROWS` when traced carries the whole state before and
+    after (exact up to 2**31 - 2**24 rows per batch); a larger batch is counted as
+    ``oversized`` and `counts_from_sums` refuses the state.
+    """
+    lay = sums_layout
+    size = lay.size
+    static_rows = batch.scores.shape[0]
+    if static_rows is not None and static_rows > MAX_BATCH_ROWS:
+        low, high = accumulate(low, high, ops.zeros_like(low))
+        low = batch_sums(batch, lay, cuts, search, into=low, max_rows=2**31 - 2**LOW_BITS)
+        return accumulate(low, high, ops.zeros_like(low))
+    updates = lay.sections["rows"][0] + ROW_SUMS.index("updates")
+    # (high * 2**LOW_BITS + low) % NUM_CHUNKS == low % NUM_CHUNKS: the updates so far.
+    chunk_index = ops.mod(low[updates], NUM_CHUNKS)
+    low = batch_sums(batch, lay, cuts, search, into=low)
+    width = -(-size // NUM_CHUNKS)
+    start = ops.minimum(chunk_index * width, size - width)
+    index = start + ops.arange(width, dtype="int32")
+    part = ops.take(low, index)
+    low = scatter_set(low, index, ops.bitwise_and(part, (1 << LOW_BITS) - 1))
+    high = scatter_add(high, index, ops.right_shift(part, LOW_BITS))
+    return low, high
 
 
 def combine(low, high, weighted=False):
@@ -537,13 +594,20 @@ def counts_from_sums(low, high, sums_layout, thresholds, *, weighted, label_name
     else:
         high = np.asarray(high, np.int64)
         low = np.asarray(low, np.int64)
-        if np.any(high < 0) or np.any(low < 0) or np.any(high >= 2**(53 - LOW_BITS)):
+        if np.any(high < 0) or np.any(low < 0) or np.any(high >= 2**(53 - LOW_BITS)) or (
+                np.any((high << LOW_BITS) + low > MAX_EXACT)):
             raise ValueError(
                 f"ThresholdCounts {name!r}: expected every count <= 2**53 - 1 (exact); received "
                 f"a state past that limit ({int(high.max())} high words). Reset the metric "
                 "more often (e.g. count fewer steps per epoch) or use weighted=True.")
         values = (high << LOW_BITS) + low
     rows = lay.part(values, "rows")
+    if rows[ROW_SUMS.index("oversized")] > 0:
+        raise ValueError(
+            f"ThresholdCounts {name!r}: expected batches of at most {MAX_BATCH_ROWS:,} rows "
+            f"(samples, or cells of flattened leading dimensions); received "
+            f"{rows[ROW_SUMS.index('oversized')]:g} larger batches, whose counts may have "
+            "wrapped. Split such batches, or use weighted=True (float sums).")
     hist = lay.part(values, "hist")
     refused = rows[4] + hist[:, :, plan.invalid_bin].sum()
     if refused > 0:
