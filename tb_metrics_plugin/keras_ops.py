@@ -295,11 +295,11 @@ def _weights(sample_weight, layout, ndim, lead_dynamic, score_shape):
 
 
 def batch_sums(batch, sums_layout, cuts, search=None, weighted=False, into=None,
-               max_rows=MAX_BATCH_ROWS):
+               max_rows=None):
     """The batch's sums as one flat vector (int32, or float32 when ``weighted``) laid out by
     ``sums_layout`` (see `SumsLayout`): O(N*L) time and memory, two scatters; added to ``into``
     (a state vector, updated in place where the compiler can) when given. A batch of more than
-    ``max_rows`` rows is counted in the ``oversized`` row sum."""
+    ``max_rows`` rows (unweighted, when given) is counted in the ``oversized`` row sum."""
     lay = sums_layout
     num_t, num_l = lay.num_thresholds, lay.num_labels
     plan = lay.bins
@@ -489,12 +489,13 @@ def accumulate_batch(low, high, batch, sums_layout, cuts, search=None):
     static_rows = batch.scores.shape[0]
     if static_rows is not None and static_rows > MAX_BATCH_ROWS:
         low, high = accumulate(low, high, ops.zeros_like(low))
-        low = batch_sums(batch, lay, cuts, search, into=low, max_rows=2**31 - 2**LOW_BITS)
+        low = batch_sums(batch, lay, cuts, search, into=low,
+                         max_rows=2**31 - 2**LOW_BITS - 1)
         return accumulate(low, high, ops.zeros_like(low))
     updates = lay.sections["rows"][0] + ROW_SUMS.index("updates")
     # (high * 2**LOW_BITS + low) % NUM_CHUNKS == low % NUM_CHUNKS: the updates so far.
     chunk_index = ops.mod(low[updates], NUM_CHUNKS)
-    low = batch_sums(batch, lay, cuts, search, into=low)
+    low = batch_sums(batch, lay, cuts, search, into=low, max_rows=MAX_BATCH_ROWS)
     width = -(-size // NUM_CHUNKS)
     start = ops.minimum(chunk_index * width, size - width)
     index = start + ops.arange(width, dtype="int32")
@@ -605,9 +606,10 @@ def counts_from_sums(low, high, sums_layout, thresholds, *, weighted, label_name
     if rows[ROW_SUMS.index("oversized")] > 0:
         raise ValueError(
             f"ThresholdCounts {name!r}: expected batches of at most {MAX_BATCH_ROWS:,} rows "
-            f"(samples, or cells of flattened leading dimensions); received "
-            f"{rows[ROW_SUMS.index('oversized')]:g} larger batches, whose counts may have "
-            "wrapped. Split such batches, or use weighted=True (float sums).")
+            "(samples, or cells of flattened leading dimensions; up to 2**31 - 2**24 when the "
+            f"batch shape is fixed when traced); received {rows[ROW_SUMS.index('oversized')]:g} "
+            "larger batches, whose counts may have wrapped. Split such batches, or use "
+            "weighted=True (float sums).")
     hist = lay.part(values, "hist")
     refused = rows[4] + hist[:, :, plan.invalid_bin].sum()
     if refused > 0:

@@ -381,3 +381,69 @@ def test_reach_is_exact_near_every_cut_and_range_edge(thresholds, from_logits):
         assert not ops.convert_to_numpy(isnan).any()
     if thresholds == 200 and not from_logits:
         assert packed is not None  # the benchmark's case takes the one-lookup path
+
+
+def _accumulate_batches(y, s, batches, thresholds=5):
+    """Eager `accumulate_batch` over ``batches`` copies of one batch; the low words after each."""
+    cuts = inputs.cut_values(inputs.make_thresholds(thresholds))
+    lay = keras_ops.SumsLayout(y.shape[1], cuts)
+    batch = keras_ops.format_batch(ops.convert_to_tensor(y), ops.convert_to_tensor(s),
+                                   layout=keras_ops.moved_shapes(y.shape, s.shape))
+    low = high = ops.zeros((lay.size,), "int32")
+    lows = []
+    for _ in range(batches):
+        low, high = keras_ops.accumulate_batch(low, high, batch, lay, cuts,
+                                               keras_ops.build_search_table(cuts))
+        lows.append(ops.convert_to_numpy(low))
+    return lay, thresholds, ops.convert_to_numpy(low), ops.convert_to_numpy(high), lows
+
+
+def test_accumulate_batch_carries_every_chunk_once_per_16_updates():
+    """Every cell's low word is carried at least once per NUM_CHUNKS updates, so it stays below
+    2**24 + NUM_CHUNKS * rows; the state equals the reference times the number of updates."""
+    rng = np.random.default_rng(8)
+    y = (rng.random((50, 3)) < 0.4).astype(F32)
+    s = rng.random((50, 3)).astype(F32)
+    lay, thr, low, high, lows = _accumulate_batches(y, s, 40)
+    assert keras_ops.NUM_CHUNKS == 16
+    # Preset low words past 2**24 are carried within 16 updates: start every cell at 2**24 + 7.
+    cuts = inputs.cut_values(inputs.make_thresholds(thr))
+    batch = keras_ops.format_batch(ops.convert_to_tensor(y), ops.convert_to_tensor(s),
+                                   layout=keras_ops.moved_shapes(y.shape, s.shape))
+    start = np.full(lay.size, 2**24 + 7, np.int32)
+    lo, hi = ops.convert_to_tensor(start), ops.zeros((lay.size,), "int32")
+    for _ in range(16):
+        lo, hi = keras_ops.accumulate_batch(lo, hi, batch, lay, cuts)
+    assert ops.convert_to_numpy(lo).max() < 2**24 + 16 * 50
+    value = (ops.convert_to_numpy(hi).astype(np.int64) << 24) + ops.convert_to_numpy(lo)
+    one = (high.astype(np.int64) << 24) + low  # 40 updates from zero
+    np.testing.assert_array_equal(value - start, one * 16 // 40)
+    c = keras_ops.counts_from_sums(low, high, lay, inputs.make_thresholds(thr), weighted=False,
+                                   label_names=list("abc"), from_logits=False)
+    ref = reference(y, s, thresholds=thr)
+    for field in ("tp", "fp", "tn", "fn", "exact_match", "out_of_range"):
+        np.testing.assert_array_equal(getattr(c, field), getattr(ref, field) * 40, err_msg=field)
+    assert c.n == 40 * 50
+
+
+def test_oversized_batches_are_refused(monkeypatch):
+    """A batch with more rows than the low words can take between carries is counted as
+    oversized (its size unknown when traced) or carried whole (known), never wrapped silently."""
+    import tensorflow as tf
+
+    from tb_metrics_plugin.keras_metric import ThresholdCounts
+
+    monkeypatch.setattr(keras_ops, "MAX_BATCH_ROWS", 10)
+    y = (np.arange(24).reshape(12, 2) % 3 == 0).astype(F32)
+    s = np.linspace(0, 1, 24, dtype=F32).reshape(12, 2)
+    known = ThresholdCounts(thresholds=5)
+    tf.function(known.update_state)(y, s)  # 12 rows, known when traced: whole-state carries
+    assert known.counts() == reference(y, s, thresholds=5)
+    unknown = ThresholdCounts(thresholds=5)
+    spec = tf.TensorSpec((None, 2), tf.float32)
+    step = tf.function(unknown.update_state, input_signature=[spec, spec])
+    step(y[:8], s[:8])
+    assert unknown.counts() == reference(y[:8], s[:8], thresholds=5)
+    step(y, s)
+    with pytest.raises(ValueError, match=r"expected batches of at most 10 rows.*received 1 "):
+        unknown.counts()
