@@ -315,14 +315,22 @@ class ThresholdCounts(keras.metrics.Metric):
             # A small state: one XLA launch per step counts the batch and computes the headline
             # scalars of the updated state, which `result` (called next in the same step)
             # returns. (A large state costs more to reduce than a second launch does.)
-            low, high, head = self._compiled("_update_and_headline")(
-                y_true, y_pred, sample_weight, self.sums.value, self.sums_high.value)
+            head = self._compiled("_update_variables")(y_true, y_pred, sample_weight, True)
             self._headline_cache = (weakref.ref(graph), head)
+        elif graph is not None:
+            self._compiled("_update_variables")(y_true, y_pred, sample_weight, False)
         else:
-            low, high = self._compiled("_update")(
-                y_true, y_pred, sample_weight, self.sums.value, self.sums_high.value)
+            self._update_variables(y_true, y_pred, sample_weight, False)
+
+    def _update_variables(self, y_true, y_pred, sample_weight, headline):
+        """Counts a batch into the state variables (and returns the headline scalars of the new
+        state when ``headline``). Compiled with XLA on TensorFlow, the variables are updated in
+        place: XLA aliases each assigned variable's buffer to its new value."""
+        low, high = self._update(y_true, y_pred, sample_weight, self.sums.value,
+                                 self.sums_high.value)
         self.sums.assign(low)
         self.sums_high.assign(high)
+        return self._headline(low, high) if headline else None
 
     def _update(self, y_true, y_pred, sample_weight, low, high):
         """The state after adding one batch: a pure function of tensors (keras.ops only)."""
@@ -335,10 +343,6 @@ class ThresholdCounts(keras.metrics.Metric):
                                               self._search)
         sums = keras_ops.batch_sums(batch, self.sums_layout, self.cuts, self._search, True)
         return keras_ops.accumulate(low, high, sums, True)
-
-    def _update_and_headline(self, y_true, y_pred, sample_weight, low, high):
-        low, high = self._update(y_true, y_pred, sample_weight, low, high)
-        return low, high, self._headline(low, high)
 
     def _headline(self, low, high):
         values = keras_ops.combine(low, high, self.weighted)

@@ -492,10 +492,11 @@ def accumulate_batch(low, high, batch, sums_layout, cuts, search=None):
         low = batch_sums(batch, lay, cuts, search, into=low,
                          max_rows=2**31 - 2**LOW_BITS - 1)
         return accumulate(low, high, ops.zeros_like(low))
-    updates = lay.sections["rows"][0] + ROW_SUMS.index("updates")
-    # (high * 2**LOW_BITS + low) % NUM_CHUNKS == low % NUM_CHUNKS: the updates so far.
-    chunk_index = ops.mod(low[updates], NUM_CHUNKS)
     low = batch_sums(batch, lay, cuts, search, into=low, max_rows=MAX_BATCH_ROWS)
+    # (high * 2**LOW_BITS + low) % NUM_CHUNKS == low % NUM_CHUNKS: the updates before this one
+    # (read after the scatter, so that XLA updates the state's buffer in place).
+    updates = lay.sections["rows"][0] + ROW_SUMS.index("updates")
+    chunk_index = ops.mod(low[updates] - 1, NUM_CHUNKS)
     width = -(-size // NUM_CHUNKS)
     start = ops.minimum(chunk_index * width, size - width)
     index = start + ops.arange(width, dtype="int32")
