@@ -56,7 +56,8 @@ def compiled_step_jax(metric, jit, with_result):
         out = metric.stateless_result(variables) if with_result else 0.0
         return variables, out
 
-    fn = jax.jit(fn) if jit else fn
+    # As Keras' JAX trainer compiles its steps: the state's buffers donated (updated in place).
+    fn = jax.jit(fn, donate_argnums=0) if jit else fn
     if not metric.variables:  # ThresholdCounts builds its state from the first batch
         metric.update_state(*jit_args["first"])
         metric.reset_state()

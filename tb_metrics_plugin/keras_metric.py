@@ -6,10 +6,11 @@ on or off) and under distribution strategies (its state variables use ``aggregat
 `counts` equals `tb_metrics_plugin.confusion_counts` on the same data, field for field.
 
 State: two flat vectors laid out by `keras_ops.SumsLayout` (the score histogram of every label,
-exact-match bounds, out-of-range cells, the per-row sums behind ``n`` and the argmax metrics,
-and for single-label multi-class data top-k ranks and the confusion matrix), as two words that
-never wrap: int32 low/high words with a carry (exact to 2**53 - 1 per cell on every backend,
-JAX without x64 included), or compensated float32 pairs with ``weighted=True``.
+exact-match bounds, the per-row sums behind ``n`` and the argmax metrics, and for single-label
+multi-class data top-k ranks and the confusion matrix), as two words that never wrap: int32
+low/high words (each update scatters the batch into the low words and carries one chunk of
+them into the high words: exact to 2**53 - 1 per cell on every backend, JAX without x64
+included), or compensated float32 pairs with ``weighted=True``.
 """
 import weakref
 
@@ -77,7 +78,8 @@ class ThresholdCounts(keras.metrics.Metric):
     weight *values* cannot raise inside compiled steps: cells that `confusion_counts` would
     refuse (labels other than 0/1, class ids outside ``[0, C)``, negative or NaN weights) are
     counted, and `counts` (so `CountsCallback` at the epoch's end) raises ``ValueError`` naming
-    them. A count past 2**53 - 1 also makes `counts` raise.
+    them. A count past 2**53 - 1, or a batch of more than 133,169,152 rows (see
+    `keras_ops.MAX_BATCH_ROWS`), also makes `counts` raise.
 
     `result` returns a dict, which Keras puts into the logs as it is, so every key starts with
     the metric's log name: ``{name}_micro_f1``, ``_macro_f1``, ``_binary_accuracy`` (cells with
