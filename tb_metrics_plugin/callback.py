@@ -31,7 +31,7 @@ import warnings
 import keras
 
 from tb_metrics_plugin import fit_checks
-from tb_metrics_plugin.counting import out_of_range_message
+from tb_metrics_plugin.counting import out_of_range_message, probabilities_as_logits_message
 from tb_metrics_plugin.keras_metric import ThresholdCounts
 from tb_metrics_plugin.summary import CountsWriter
 
@@ -226,6 +226,9 @@ class CountsCallback(keras.callbacks.Callback):
     def _check_counts(self, subdir, tag, counts):
         where = f" in tag {tag!r} ({os.path.join(self.log_dir, subdir)})"
         self._warn_once("out_of_range", tag, out_of_range_message(counts, where))
+        self._warn_once("probabilities_as_logits", tag,
+                        probabilities_as_logits_message(counts, where))
+        self._warn_once("single_label", tag, fit_checks.single_label_message(counts, where))
         self._warn_once("nan", tag, fit_checks.nan_message(counts, where))
 
     def _write(self, subdir, counts_by_tag, step, suffix=""):

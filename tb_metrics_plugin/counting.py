@@ -15,8 +15,18 @@ import numpy as np
 from tb_metrics_plugin import inputs
 from tb_metrics_plugin.counts import Counts
 
-__all__ = ["confusion_counts", "count_formatted", "OUT_OF_RANGE_WARNING"]
+__all__ = ["confusion_counts", "count_formatted", "OUT_OF_RANGE_WARNING",
+           "PROBABILITIES_AS_LOGITS_WARNING", "probabilities_as_logits_message"]
 
+# Fewer scores than this say too little about their range to warn that logits look like
+# probabilities.
+MIN_CELLS_TO_JUDGE = 100
+PROBABILITIES_AS_LOGITS_WARNING = (
+    "from_logits=True, but all {amount}scores{where} lie in [0, 1]: they look like "
+    "probabilities (a sigmoid or softmax output). Read as logits, every one of them reaches "
+    "the threshold 0.5 (whose logit is 0), so every count at a threshold would be wrong. Pass "
+    "from_logits=False if the model ends in a sigmoid or softmax."
+)
 OUT_OF_RANGE_WARNING = (
     "{share} of the scores{where} lie outside [0, 1], but from_logits=False reads them as "
     "probabilities: they look like logits, and every count at a threshold would be wrong. "
@@ -87,11 +97,33 @@ def confusion_counts(
 
 
 def warn_out_of_range(counts, where="", stacklevel=3):
-    """Warns (UserWarning) when ``counts`` read out-of-range scores as probabilities."""
-    message = out_of_range_message(counts, where)
+    """Warns (UserWarning) when ``counts`` read out-of-range scores as probabilities, or read
+    scores that all lie in [0, 1] as logits (`probabilities_as_logits_message`)."""
+    message = out_of_range_message(counts, where) or probabilities_as_logits_message(
+        counts, where)
     if message:
         warnings.warn(message, UserWarning, stacklevel=stacklevel)
     return message
+
+
+def probabilities_as_logits_message(counts, where=""):
+    """The warning text when ``from_logits=True`` counts hold at least `MIN_CELLS_TO_JUDGE`
+    scores and every one lies in [0, 1] (sigmoid or softmax outputs read as logits), else None.
+
+    >>> import numpy as np
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     c = confusion_counts(np.zeros((50, 2)), np.full((50, 2), 0.3), from_logits=True)
+    >>> probabilities_as_logits_message(c)[:51]
+    'from_logits=True, but all 100 scores lie in [0, 1]:'
+    """
+    if not counts.from_logits:
+        return None
+    valid = float(counts.observed.sum() - counts.nan.sum())
+    if valid < MIN_CELLS_TO_JUDGE or float(counts.out_of_range.sum()) > 0:
+        return None
+    amount = f"{int(valid):,} " if not counts.weighted else ""
+    return PROBABILITIES_AS_LOGITS_WARNING.format(amount=amount, where=where)
 
 
 def out_of_range_message(counts, where=""):

@@ -1,12 +1,16 @@
 """Checks `CountsCallback` runs on what it reads in ``fit``: nothing wrong passes silently.
 
-Three warnings (``UserWarning``), each at most once per tag:
+Warnings (``UserWarning``), each at most once per tag:
 
 * `loss_mismatch_message`: the model's loss reads an output as logits (``from_logits=True``)
   and the `ThresholdCounts` on that output reads probabilities, or the other way round;
 * `tb_metrics_plugin.counting.out_of_range_message`: with ``from_logits=False`` the counts read
   scores outside [0, 1] (logits read as probabilities);
-* `nan_message`: NaN scores were counted (never positive; usually a model that diverged).
+* `tb_metrics_plugin.counting.probabilities_as_logits_message`: with ``from_logits=True``
+  every score lies in [0, 1] (probabilities read as logits);
+* `nan_message`: NaN scores were counted (never positive; usually a model that diverged);
+* `single_label_message` (a hint): every sample has exactly one positive label, so
+  ``multiclass=True`` would also keep the confusion matrix and top-k accuracy.
 
 Everything here reads public Keras attributes (``model.loss``, ``model.output_names``) and the
 loss objects' ``from_logits``; what it cannot tell (a custom loss function) it leaves alone.
@@ -22,7 +26,7 @@ import inspect
 import numpy as np
 
 __all__ = ["loss_from_logits", "loss_is_softmax", "loss_name", "losses_by_output",
-           "metric_output", "loss_mismatch_message", "nan_message"]
+           "metric_output", "loss_mismatch_message", "nan_message", "single_label_message"]
 
 
 def loss_from_logits(loss):
@@ -170,6 +174,32 @@ def loss_mismatch_message(model, metric):
         "(from_logits=True): it would apply the logit of each threshold to probabilities, and "
         "every count at a threshold would be wrong. Expected the same reading; pass "
         f"ThresholdCounts(from_logits=False){fix}."
+    )
+
+
+def single_label_message(counts, where=""):
+    """A hint when multi-label counts hold single-label data (every sample has exactly one
+    positive label of at least two, nothing ignored: one-hot targets of a softmax), which
+    ``multiclass=True`` would also give a confusion matrix and top-k accuracy; else None.
+
+    >>> from tb_metrics_plugin import confusion_counts
+    >>> print(single_label_message(confusion_counts([[1, 0], [0, 1]], [[0.9, 0.1], [0.4, 0.6]],
+    ...                                             thresholds=3)))  # doctest: +ELLIPSIS
+    Every one of the 2 samples has exactly one positive label of 2: ...
+    """
+    if counts.multiclass or counts.num_labels < 2 or counts.negative_rows is None:
+        return None
+    n = float(counts.n)
+    if not n > 0 or float(counts.negative_rows) != 0 or float(counts.support.sum()) != n:
+        return None
+    if np.any(np.asarray(counts.observed, dtype=np.float64) != n):
+        return None  # ignored cells: whether a row is one-hot is not known
+    return (
+        f"Every one of the {_number(n)} samples{where} has exactly one positive label of "
+        f"{counts.num_labels}: single-label (one-hot) data. ThresholdCounts(multiclass=True) "
+        "counts the same and also keeps the confusion matrix (which class is mistaken for "
+        "which) and top-k accuracy; leave it as it is if other data can have several "
+        "positive labels."
     )
 
 

@@ -58,12 +58,16 @@ def keras_accuracy(counts):
 
 def warnings_json(counts):
     """[{kind, message}] about the data itself: scores outside [0, 1] read as probabilities
-    (``kind="out_of_range"``, the message of `counting.out_of_range_message`) and NaN scores
+    (``kind="out_of_range"``, the message of `counting.out_of_range_message`), scores that all
+    lie in [0, 1] read as logits (``kind="probabilities_as_logits"``) and NaN scores
     (``kind="nan"``)."""
     out = []
     message = counting.out_of_range_message(counts)
     if message:
         out.append({"kind": "out_of_range", "message": message})
+    message = counting.probabilities_as_logits_message(counts)
+    if message:
+        out.append({"kind": "probabilities_as_logits", "message": message})
     nan = np.asarray(counts.nan, dtype=np.float64)
     total = float(nan.sum())
     if total > 0:

@@ -373,6 +373,26 @@ def test_probabilities_read_as_logits_warn_once(tmp_path, data):
     (mismatch,) = rec.matching(PROBS_LOSS)
     assert "binary_crossentropy" in mismatch and "ThresholdCounts(from_logits=False)" in mismatch
     assert not rec.matching(OUT_OF_RANGE) and not rec.matching(LOGITS_LOSS)
+    # ... and the counts say it too: every sigmoid output lies in [0, 1] (once per tag)
+    (probs,) = rec.matching("they look like probabilities")
+    assert "all 192 scores in tag 'threshold_counts'" in probs and "from_logits=False" in probs
+
+
+def test_one_hot_data_without_multiclass_gets_a_hint_once(tmp_path, data):
+    y = np.eye(3, dtype=F32)[data["rng"].integers(0, 3, 192)]
+    model = frozen(mlp(6, 3, "softmax"), "categorical_crossentropy", [tbm.ThresholdCounts()])
+    with _Recorded() as rec:
+        model.fit(data["x"], y, validation_data=(data["xv"], y[:80]), epochs=2, batch_size=64,
+                  verbose=0, callbacks=[tbm.CountsCallback(tmp_path)])
+    (hint,) = rec.matching("exactly one positive label")
+    assert "192 samples in tag 'threshold_counts'" in hint and "multiclass=True" in hint
+    # with multiclass=True (the matrix is kept) there is nothing to hint
+    model = frozen(mlp(6, 3, "softmax"), "categorical_crossentropy",
+                   [tbm.ThresholdCounts(multiclass=True)])
+    with _Recorded() as rec:
+        model.fit(data["x"], y, epochs=1, batch_size=64, verbose=0,
+                  callbacks=[tbm.CountsCallback(tmp_path / "mc")])
+    assert not rec.matching("exactly one positive label")
 
 
 def test_matching_loss_and_metric_warn_nothing(tmp_path, data):

@@ -13,7 +13,7 @@ from hypothesis.extra import numpy as hnp
 from sklearn import metrics as skm
 
 import tb_metrics_plugin as tbm
-from tb_metrics_plugin import inputs
+from tb_metrics_plugin import counting, inputs
 from tests.oracle_cells import assert_counts_equal_reference, reference
 
 GRID = inputs.make_thresholds(11)
@@ -269,6 +269,29 @@ def test_issue9_logits_read_as_probabilities_warn():
     assert right.out_of_range.tolist() == [4, 5, 2]  # kept either way; only the warning differs
     assert wrong.out_of_range_share() == pytest.approx(11 / 18)
     assert "61.1%" in str(record[0].message)
+
+
+def test_probabilities_read_as_logits_warn_from_100_scores():
+    """from_logits=True with every score in [0, 1]: read as logits, every score reaches 0.5
+    (logit 0), so every row is predicted positive there; warned from 100 non-NaN scores on."""
+    rng = np.random.default_rng(2)
+    y = rng.random((50, 2)) < 0.3
+    p = rng.random((50, 2))
+    with pytest.warns(UserWarning, match=r"from_logits=True, but all 100 scores lie in \[0, 1\]"):
+        c = tbm.confusion_counts(y, p, thresholds=11, from_logits=True)
+    t = c.threshold_index(0.5)
+    assert c.tp[:, t].tolist() == y.sum(axis=0).tolist() and c.tn[:, t].tolist() == [0, 0]
+    assert "from_logits=False" in counting.probabilities_as_logits_message(c)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        # 98 valid scores (two NaN): too few to judge; one logit outside [0, 1]: logits
+        q = p.copy()
+        q[0] = np.nan
+        tbm.confusion_counts(y, q, thresholds=11, from_logits=True)
+        q = p.copy()
+        q[3, 1] = -0.2
+        tbm.confusion_counts(y, q, thresholds=11, from_logits=True)
+        tbm.confusion_counts(y, p, thresholds=11)  # read as probabilities: right
 
 
 def test_no_warning_for_probabilities_nan_or_ignored_out_of_range_cells():

@@ -159,3 +159,28 @@ def test_callback_warns_once_per_tag_across_runs_and_steps(tmp_path):
                    for m in messages) == 1
         assert sum(f"1 NaN score was counted in tag {tag!r}" in m for m in messages) == 1
     assert [s for s, _ in tbm.read_counts(tmp_path / "validation")["a"]] == [0, 1, 2]
+
+
+def test_single_label_hint_only_for_one_hot_rows():
+    one_hot = np.eye(3)[[0, 2, 1, 1]]
+    scores = np.full((4, 3), 0.2)
+    c = tbm.confusion_counts(one_hot, scores, thresholds=3)
+    message = fit_checks.single_label_message(c, " in tag 't'")
+    assert message.startswith("Every one of the 4 samples in tag 't' has exactly one positive "
+                              "label of 3")
+    assert "multiclass=True" in message
+    two = one_hot.copy()
+    two[0, 1] = 1  # a row with two positives ...
+    two[1] = 0  # ... and one with none: same number of positives as rows
+    assert tbm.confusion_counts(two, scores, thresholds=3).support.sum() == 4
+    assert fit_checks.single_label_message(tbm.confusion_counts(two, scores, thresholds=3)) is None
+    ignored = one_hot.copy()
+    ignored[0, 2] = -1
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        partly = tbm.confusion_counts(ignored, scores, thresholds=3, ignore_value=-1)
+    assert fit_checks.single_label_message(partly) is None  # a row's class is not known
+    multi = tbm.confusion_counts(one_hot, scores, thresholds=3, multiclass=True)
+    assert fit_checks.single_label_message(multi) is None  # already single-label counts
+    binary = tbm.confusion_counts(np.ones(4), np.full(4, 0.3), thresholds=3)
+    assert fit_checks.single_label_message(binary) is None  # one label: nothing to add

@@ -205,6 +205,16 @@ def test_keras_accuracy_follows_keras_shapes():
     assert serialize_explorer.keras_accuracy(one) == {"metric": "BinaryAccuracy", "value": None}
 
 
+def test_explorer_warns_when_probabilities_are_read_as_logits():
+    rng = np.random.default_rng(3)
+    y = rng.random((60, 2)) < 0.3
+    with pytest.warns(UserWarning, match="they look like probabilities"):
+        c = tbm.confusion_counts(y, rng.random((60, 2)), thresholds=11, from_logits=True)
+    (w,) = serialize_explorer.warnings_json(c)
+    assert w["kind"] == "probabilities_as_logits" and "all 120 scores lie in [0, 1]" in w["message"]
+    assert _strict(serialize_explorer.explorer_json(c, 0, 0.0))["warnings"] == [w]
+
+
 def test_explorer_warnings_logits_read_as_probabilities_and_nan():
     y = np.array([[1, 0, 1], [0, 1, 0], [1, 1, 0], [0, 0, 1], [1, 0, 0], [0, 1, 1]])
     logits = np.linspace(-4, 3, 18).reshape(6, 3)

@@ -1,10 +1,12 @@
 // The data warnings banner: what the explorer answer says about the data itself (scores outside
-// [0, 1] read as probabilities, NaN scores) and steps that could not be read. Text only.
+// [0, 1] read as probabilities, scores all in [0, 1] read as logits, NaN scores) and steps that
+// could not be read. Text only.
 
 import { h } from "../dom.js";
 
 const TITLES = {
   out_of_range: "These look like logits",
+  probabilities_as_logits: "These look like probabilities",
   nan: "NaN scores",
   read: "Unreadable steps",
 };
