@@ -251,8 +251,9 @@ class CountsCallback(keras.callbacks.Callback):
         writer.flush()
 
     def _close_writers(self):
-        writers, self._writers = self._writers, {}
-        for writer in writers.values():
+        # Closed, not forgotten: a later fit() writes new event files through the same
+        # writers, which remember each tag's shape and last step (see CountsWriter).
+        for writer in self._writers.values():
             writer.close()
 
     # -- Keras hooks -------------------------------------------------------------------------

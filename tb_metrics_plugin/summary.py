@@ -16,6 +16,7 @@ import logging
 import os
 import threading
 import time
+import warnings
 
 from tb_metrics_plugin import metadata, remote
 from tb_metrics_plugin.counts import Counts
@@ -44,6 +45,7 @@ class CountsWriter:
         self._writer = None
         self._tags_with_metadata = set()
         self._shapes = {}  # tag -> content dict it was written with (here or in earlier files)
+        self._last_steps = {}  # tag -> the last step this writer wrote
         self._lock = threading.Lock()
 
     def _event_writer(self):
@@ -65,6 +67,7 @@ class CountsWriter:
         tensor = tensor_util.make_tensor_proto(metadata.counts_to_tensor(counts))
         with self._lock:
             check_shape(self._shapes, tag, counts, self.log_dir)
+            check_step_order(self._last_steps, tag, step, self.log_dir)
             value = summary_pb2.Summary.Value(tag=tag, tensor=tensor)
             if tag not in self._tags_with_metadata:
                 value.metadata.CopyFrom(metadata.create_summary_metadata(counts))
@@ -111,6 +114,28 @@ def check_write_args(counts, tag, step):
         return int(step)
     except (TypeError, ValueError):
         raise ValueError(f"Expected an integer step; received {step!r}.") from None
+
+
+def check_step_order(last_steps, tag, step, log_dir):
+    """Warns (UserWarning) when a writer writes ``tag`` at a step that does not grow
+    (``last_steps``: tag -> the last step this writer wrote; updated here).
+
+    TensorBoard reads such a step as a restart from a checkpoint ("preemption",
+    `metadata.preempt`) and hides every step of the tag from it on that was written before;
+    after a real restart (a new process) that is what is wanted, within one writer it is
+    usually a step counter that started again (e.g. a second ``fit`` without ``initial_epoch``).
+    """
+    last = last_steps.get(tag)
+    last_steps[tag] = step
+    if last is None or step > last:
+        return
+    hidden = f"step {step}" if step == last else f"steps {step} to {last}"
+    warnings.warn(
+        f"Tag {tag!r} in {log_dir!r} was written at step {last} and now at step {step}. "
+        "TensorBoard reads a step that does not grow as a restart and hides what was written "
+        f"before at {hidden}. Expected growing steps: a step counter that goes on (with "
+        "CountsCallback over several fit() calls, pass fit(..., initial_epoch=<epochs so "
+        "far>)), or a new log_dir for a new run.", UserWarning, stacklevel=3)
 
 
 def check_shape(shapes, tag, counts, log_dir):

@@ -26,6 +26,8 @@ __all__ = ["add_counts"]
 
 # writer -> {tag: content dict it was written with}; forgotten with the writer.
 _shapes = weakref.WeakKeyDictionary()
+# writer -> {tag: the last step written}
+_last_steps = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
 
 
@@ -58,6 +60,7 @@ def add_counts(writer, counts, step, tag="threshold_counts", wall_time=None):
         shapes = _shapes.setdefault(writer, {})
         first = tag not in shapes
         summary.check_shape(shapes, tag, counts, logdir)
+        summary.check_step_order(_last_steps.setdefault(writer, {}), tag, step, logdir)
         value = summary_pb2.Summary.Value(
             tag=tag, tensor=tensor_util.make_tensor_proto(metadata.counts_to_tensor(counts)))
         if first:

@@ -87,6 +87,15 @@ def test_a_tags_shape_is_fixed_per_writer_and_after_a_restart(tmp_path, name, ma
     assert [s for s, _ in got["val"]] == [0, 2] and [s for s, _ in got["val_v2"]] == [1]
 
 
+@pytest.mark.parametrize("name, make", _writers(), ids=[n for n, _ in _writers()])
+def test_a_step_that_does_not_grow_warns(tmp_path, name, make):
+    writer = make(str(tmp_path))
+    tbm.add_counts(writer, _counts(0), 5, tag="val")
+    with pytest.warns(UserWarning, match=r"'val' .* written at step 5 and now at step 0"):
+        tbm.add_counts(writer, _counts(1), 0, tag="val")
+    writer.close()
+
+
 def test_run_directory_and_bad_arguments(tmp_path):
     tbm.add_counts(str(tmp_path / "run"), _counts(0), 4)
     assert [s for s, _ in tbm.read_counts(str(tmp_path / "run"))["threshold_counts"]] == [4]

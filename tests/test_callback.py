@@ -4,6 +4,7 @@ With a learning rate of 0 the weights never change, so the counts written for an
 `confusion_counts` over `model.predict` on the same data: the train counts over the epoch's
 training data, the validation counts over the validation data.
 """
+import functools
 import json
 import os
 import subprocess
@@ -477,3 +478,23 @@ def test_changed_thresholds_after_a_restart_are_refused_before_writing(tmp_path,
     assert_written(tmp_path, 2, want)
     # the same shape into the same log_dir is fine (a resumed run appends)
     fit(11, 1)
+
+
+def test_a_second_fit_without_initial_epoch_warns_that_tensorboard_hides_steps(tmp_path, data):
+    """Keras restarts epochs at 0 in a second fit(): written at steps 0, 1 again, TensorBoard
+    would hide the first fit's epochs. The writer says so and names initial_epoch."""
+    model = frozen(mlp(6, 20), keras.losses.BinaryCrossentropy(from_logits=True),
+                   [tbm.ThresholdCounts(from_logits=True)])
+    cb = tbm.CountsCallback(tmp_path)
+    fit = functools.partial(model.fit, data["x"], data["y20"], batch_size=64, verbose=0,
+                            callbacks=[cb])
+    with _Recorded() as rec:
+        fit(epochs=2)
+        assert not rec.matching("does not grow") and not rec.matching("now at step")
+        fit(epochs=1)
+    (warning,) = rec.matching("was written at step 1 and now at step 0")
+    assert "initial_epoch" in warning and "'threshold_counts'" in warning
+    with _Recorded() as rec:
+        fit(epochs=4, initial_epoch=2)  # epochs 2 and 3: growing again
+    assert not rec.matching("now at step")
+    assert [s for s, _ in read(tmp_path, "train")] == [0, 2, 3]  # TensorBoard's view

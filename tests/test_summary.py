@@ -178,3 +178,27 @@ def test_read_counts_names_the_runs_of_a_logdir_and_refuses_other_files(tmp_path
     empty.mkdir()
     assert tbm.read_counts(empty) == {}  # a run with nothing written yet
     assert set(tbm.read_counts(tmp_path / "run1" / "train")) == {"t"}
+
+
+def test_a_step_that_does_not_grow_warns_what_tensorboard_hides(tmp_path):
+    """Within one writer, a step at or below the tag's last step is what TensorBoard reads as a
+    restart (it hides the earlier steps from there on): the writer says so, and what the
+    readers see follows TensorBoard's rule."""
+    import warnings
+
+    a, b = _counts(1), _counts(2)
+    with tbm.CountsWriter(tmp_path) as w:
+        for step in range(4):
+            w.write("t", a, step)
+        with pytest.warns(UserWarning, match=r"written at step 3 and now at step 1\. .*hides "
+                                             r"what was written before at steps 1 to 3.*"
+                                             r"initial_epoch"):
+            w.write("t", b, 1)
+        with pytest.warns(UserWarning, match=r"before at step 1\. "):
+            w.write("t", b, 1)  # the same step again
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            w.write("t", b, 2)  # growing again
+            w.write("u", b, 0)  # another tag has its own steps
+    got = tbm.read_counts(tmp_path)["t"]
+    assert [s for s, _ in got] == [0, 1, 2] and got[1][1] == b and got[0][1] == a
