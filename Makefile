@@ -54,6 +54,7 @@ chromium:
 
 pytest: venv chromium
 	$(BIN)/python -m pytest tests $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -p no:cacheprovider --doctest-modules tb_metrics_plugin  # the docstrings' examples
 
 nodetest:
 	@if ls tests/js/*.test.mjs >/dev/null 2>&1; then node --test tests/js/; else echo "no node tests"; fi

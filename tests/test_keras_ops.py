@@ -433,7 +433,9 @@ def test_oversized_batches_are_refused(monkeypatch):
 
     from tb_metrics_plugin.keras_metric import ThresholdCounts
 
-    monkeypatch.setattr(keras_ops, "MAX_BATCH_ROWS", 10)
+    from tb_metrics_plugin import keras_state
+
+    monkeypatch.setattr(keras_state, "MAX_BATCH_ROWS", 10)
     y = (np.arange(24).reshape(12, 2) % 3 == 0).astype(F32)
     s = np.linspace(0, 1, 24, dtype=F32).reshape(12, 2)
     known = ThresholdCounts(thresholds=5)
