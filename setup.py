@@ -17,6 +17,7 @@ FRONTEND_FILES = [
     "format.js",
     "index.js",
     "objectives.js",
+    "run_styles.js",
     "state.js",
     "style.js",
     "vendor/uPlot-1.6.32.esm.js",
