@@ -37,6 +37,7 @@ FRONTEND_FILES = [
     "views/labels.js",
     "views/matrix.js",
     "views/objective.js",
+    "views/overlay.js",
     "views/roc.js",
     "views/table.js",
 ]
