@@ -17,6 +17,7 @@ FRONTEND_FILES = [
     "format.js",
     "index.js",
     "objectives.js",
+    "run_styles.js",
     "state.js",
     "style.js",
     "vendor/uPlot-1.6.32.esm.js",
@@ -36,6 +37,7 @@ FRONTEND_FILES = [
     "views/labels.js",
     "views/matrix.js",
     "views/objective.js",
+    "views/overlay.js",
     "views/roc.js",
     "views/table.js",
 ]

@@ -149,6 +149,7 @@ class App {
       onSort: (key) => this.store.set(nextSort(this.store.get(), key)),
       api: this.api,
       overlayRuns: () => (this.tags ? compareRunsFor(this.store.get(), this.tags) : []),
+      overlayListed: () => (this.tags ? runsWithTag(this.tags, this.store.get().tag) : []),
       tagsSig: () => this.tagsSig,
     };
     this.views = {

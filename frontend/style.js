@@ -164,7 +164,13 @@ html, body { margin: 0; padding: 0; background: #f5f5f5; }
 .tbm-runs { display: flex; flex-wrap: wrap; gap: 4px 14px; margin: 6px 0 10px; }
 .tbm-runs label { display: inline-flex; align-items: center; gap: 6px; font-size: 12px; cursor: pointer; }
 .tbm-swatch { display: inline-block; width: 18px; height: 0; border-top: 3px solid; }
-.tbm-swatch.dash { border-top-style: dashed; }
+.tbm-swatch.dash, .tbm-legend i.tbm-swatch.dash { border-top-width: 0; height: 3px; } /* dash: run_styles.dashBackground */
+.tbm-legend i.tbm-swatch { width: 22px; border-top-width: 2px; }
+.tbm-legend i.tbm-swatch.dash { height: 2px; }
+.tbm-runlegend { flex-direction: column; gap: 2px; }
+.tbm-runlegend > span { overflow-wrap: anywhere; transition: opacity .1s; }
+.tbm-runlegend > span b { font-variant-numeric: normal; }
+.tbm-faded { opacity: .35; }
 
 /* confusion matrix view */
 .tbm-cm { display: grid; grid-template-columns: minmax(0, 1fr) 340px; gap: 12px; margin-bottom: 12px; align-items: start; }
@@ -183,11 +189,16 @@ html, body { margin: 0; padding: 0; background: #f5f5f5; }
 .tbm-cm-item.sel { background: #e3f2fd; }
 .tbm-cm-item .up { color: #d84315; }
 .tbm-cm-item .down { color: #2e7d32; }
-/* run names wrap only after "/" (<wbr>): the column grows to the longest part, the table scrolls */
-.tbm-summary td.l { white-space: normal; overflow-wrap: normal; word-break: normal; max-width: none; overflow: visible; }
+/* run names wrap after "/" (<wbr>), and inside a part only where it alone is wider than the
+   column: the table fits its card (which spans the grid's row), never scrolls, never cuts a name */
+.tbm-summary td.l { white-space: normal; overflow-wrap: anywhere; word-break: normal; max-width: none; overflow: visible; text-overflow: clip; }
 .tbm-summary-scroll { overflow-x: auto; }
+.tbm-span-all { grid-column: 1 / -1; }
 .tbm-summary th { white-space: normal; vertical-align: bottom; }
 .tbm-summary td, .tbm-summary th { padding-left: 3px; padding-right: 3px; }
+/* the swatch hangs left of the name, so a wrapped name's lines start under each other */
+.tbm-summary td.l, .tbm-summary th:first-child { padding-left: 27px; }
+.tbm-summary td.l > .tbm-swatch { float: left; margin: 7px 0 0 -24px; }
 
 /* messages */
 .tbm-banner { margin: 10px 0; padding: 8px 12px; border-radius: 4px; background: #fff3e0; color: #e65100; border: 1px solid #ffe0b2; }

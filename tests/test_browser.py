@@ -1391,3 +1391,167 @@ def test_compare_view_colours_follow_a_run_listed_later(page, tmp_path):
                 "(el) => getComputedStyle(el).borderTopColor") == after
         finally:
             page.goto("about:blank")
+
+
+# ---------------------------------------------------------------------------------------------
+# New-user trial 2: the runs overlaid tell kinds apart; no two runs share a line style; long run
+# names fit the latest-step table
+
+
+OVERLAY_DRAWN = """(chart) => {
+    const u = document.querySelector(`[data-card='overlay'] [data-chart='${chart}']`).tbmChart.u;
+    return u.series.slice(1).map((s, i) => [s.label, s.stroke(u, i + 1), s.dash || null]);
+}"""
+
+OVERLAY_POINT = """([chart, run]) => {
+    // the pixel (frame viewport) of a mid-curve point of `run`'s curve
+    const u = document.querySelector(`[data-card='overlay'] [data-chart='${chart}']`).tbmChart.u;
+    const si = u.series.findIndex((s) => s.label === run);
+    const [xs, ys] = u.data[si];
+    const j = Math.floor(xs.length / 2);
+    const r = u.over.getBoundingClientRect();
+    return [r.left + u.valToPos(xs[j], 'x'), r.top + u.valToPos(ys[j], 'y')];
+}"""
+
+
+def test_overlay_says_which_runs_it_draws_and_tells_kinds_apart(page, tmp_path):
+    """Train and validation runs of two experiments: the overlay says what it draws, train is
+    dashed and validation solid (one colour per experiment), every legend entry names its run
+    in full, a kind filter draws validation only, and hovering a curve names its run."""
+    require_chromium()
+    runs = ["exp_alpha/train", "exp_alpha/validation", "exp_beta/train", "exp_beta/validation"]
+    for i, run in enumerate(runs):
+        write_run(str(tmp_path), run, 4, 2, seed=120 + i, thresholds=21, n=300)
+    summary.close_all()
+    with TensorBoardServer(str(tmp_path), *TB_FLAGS) as server:
+        wait_until(lambda: len(server.get_json("/data/plugin/tb_metrics/tags")) == 4, timeout=60)
+        frame = open_dashboard(page, server)
+        try:
+            legend = frame.locator("[data-overlay-legend] > span")
+            wait_until(lambda: legend.count() == 4, timeout=20, message="four runs overlaid")
+            drawn = frame.locator("[data-overlay-drawn]")
+            assert drawn.text_content().startswith("Drawing 4 runs (2 validation, 2 train).")
+            assert "dashed: train" in drawn.text_content() and "solid: validation" in drawn.text_content()
+            for chart in ("overlay-pr", "overlay-roc"):
+                series = plugin_frame(page).evaluate(OVERLAY_DRAWN, chart)
+                assert [label for label, _, _ in series] == runs
+                style = {label: (color, dash) for label, color, dash in series}
+                assert style["exp_alpha/train"][0] == style["exp_alpha/validation"][0]
+                assert style["exp_alpha/train"][0] != style["exp_beta/train"][0]
+                assert all((dash is not None) == run.endswith("train") for run, (_, dash) in style.items())
+            # every legend entry: the full run name, its swatch in the drawn colour and dash
+            for run, (color, dash) in style.items():
+                entry = frame.locator(f"[data-overlay-legend] > span[data-run='{run}']")
+                assert entry.text_content().startswith(run + " (step 1)")
+                assert entry.get_attribute("title").startswith(run + "\n")
+                sw = entry.locator(".tbm-swatch")
+                assert sw.evaluate("(el) => getComputedStyle(el).borderTopColor") == hex_rgb(color)
+                assert ("dash" in sw.get_attribute("class").split()) == (dash is not None)
+            frame.locator("[data-card='overlay']").screenshot(path=os.path.join(ARTIFACTS, "overlay_kinds_all.png"))
+            # hovering a curve names its run
+            box = page.locator("iframe").bounding_box()
+            x, y = plugin_frame(page).evaluate(OVERLAY_POINT, ["overlay-roc", "exp_beta/train"])
+            page.mouse.move(box["x"] + x, box["y"] + y)
+            tip = frame.locator(".tbm-tip")
+            wait_until(lambda: tip.is_visible() and tip.text_content().startswith("exp_beta/train (step 1)"),
+                       timeout=5, message="tooltip names the run")
+            frame.locator("[data-card='overlay']").screenshot(path=os.path.join(ARTIFACTS, "overlay_kinds_hover.png"))
+            page.mouse.move(0, 0)
+            # the kind filter: validation runs only, and the card says what it hides
+            frame.locator("[data-overlay-kinds] button[data-value='validation']").click()
+            wait_until(lambda: legend.count() == 2, timeout=10, message="validation only")
+            assert [legend.nth(i).get_attribute("data-run") for i in range(2)] == \
+                ["exp_alpha/validation", "exp_beta/validation"]
+            assert [s[0] for s in plugin_frame(page).evaluate(OVERLAY_DRAWN, "overlay-pr")] == \
+                ["exp_alpha/validation", "exp_beta/validation"]
+            assert "2 of 4 hidden by the kind filter" in drawn.text_content()
+            frame.locator("[data-card='overlay']").screenshot(path=os.path.join(ARTIFACTS, "overlay_kinds_validation.png"))
+        finally:
+            page.goto("about:blank")
+
+
+def test_no_two_runs_share_a_line_style_past_the_palette(page, tmp_path):
+    """Eleven runs of ten experiments (the palette has 8 colours): in the comparison charts and
+    the runs overlaid no two runs share a colour+dash, and the note says how the extra runs are
+    drawn."""
+    require_chromium()
+    runs = [f"exp{i:02d}/validation" for i in range(10)] + ["exp00/train"]
+    for i, run in enumerate(runs):
+        write_run(str(tmp_path), run, 3, 2, seed=150 + i, thresholds=11, n=100)
+    summary.close_all()
+    with TensorBoardServer(str(tmp_path), *TB_FLAGS) as server:
+        wait_until(lambda: len(server.get_json("/data/plugin/tb_metrics/tags")) == 11, timeout=60)
+        frame = open_dashboard(page, server)
+        try:
+            frame.locator("[data-tab='compare']").click()
+            rows = frame.locator(".tbm-summary tbody tr")
+            rows.nth(7).wait_for()
+            for run in runs:  # the first 8 listed are drawn by default: tick the others
+                frame.locator(f".tbm-runs input[data-run='{run}']").check()
+            wait_until(lambda: rows.count() == 11, timeout=20, message="eleven runs drawn")
+
+            def styles():
+                el = "[data-view='compare'] [data-chart='micro_f1']"
+                return plugin_frame(page).evaluate(f"""() => {{
+                    const u = document.querySelector("{el}").tbmChart.u;
+                    return u.series.slice(1).map((s, i) => [s.label, s.stroke(u, i + 1), s.dash || null]); }}""")
+
+            drawn = styles()
+            assert sorted(label for label, _, _ in drawn) == sorted(runs)
+            pairs = [(color, json.dumps(dash)) for _, color, dash in drawn]
+            assert len(set(pairs)) == len(pairs), drawn
+            # the checkbox swatches show the drawn colour
+            for label, color, _ in drawn:
+                assert legend_color_of(frame, label) == hex_rgb(color), label
+            note = frame.locator("[data-view='compare'] .tbm-runs + .tbm-small").text_content()
+            assert "past the palette's 8 colours take another dash" in note, note
+            frame.locator("[data-view='compare']").screenshot(path=os.path.join(ARTIFACTS, "compare_eleven_runs.png"))
+            # the runs overlaid draw the same runs, with the same styles
+            frame.locator("[data-tab='explorer']").click()
+            legend = frame.locator("[data-overlay-legend] > span")
+            wait_until(lambda: legend.count() == 11, timeout=20, message="eleven runs overlaid")
+            over = plugin_frame(page).evaluate(OVERLAY_DRAWN, "overlay-pr")
+            assert {label: (c, d) for label, c, d in over} == {label: (c, d) for label, c, d in drawn}
+            frame.locator("[data-card='overlay']").screenshot(path=os.path.join(ARTIFACTS, "overlay_eleven_runs.png"))
+        finally:
+            page.goto("about:blank")
+
+
+def test_long_run_names_fit_the_latest_step_table_at_1280px(page, tmp_path):
+    """Long run names (one part with no "/" to break at) wrap inside the latest-step table: no
+    horizontal scroll at 1280 px, every name shown whole, the full name in the cell's title."""
+    require_chromium()
+    runs = ["sweeps/resnet152_imagenet_finetune_lr0.0003_wd0.05_mixup0.2_cutmix1.0_ema0.9999_seed42/validation",
+            "resnet152_imagenet_finetune_lr0.0003_wd0.05_mixup0.2_cutmix1.0_ema0.9999_seed42_no_slash_at_all"
+            "_and_then_some_more_hyperparameters_warmup5_cosine_labelsmoothing0.1_dropout0.3_droppath0.2",
+            "short/validation"]
+    for i, run in enumerate(runs):
+        write_run(str(tmp_path), run, 3, 2, seed=170 + i, thresholds=11, n=100)
+    summary.close_all()
+    page.set_viewport_size({"width": 1280, "height": 900})
+    with TensorBoardServer(str(tmp_path), *TB_FLAGS) as server:
+        wait_until(lambda: len(server.get_json("/data/plugin/tb_metrics/tags")) == 3, timeout=60)
+        frame = open_dashboard(page, server)
+        try:
+            frame.locator("[data-tab='compare']").click()
+            rows = frame.locator(".tbm-summary tbody tr")
+            rows.nth(2).wait_for()
+            fit = plugin_frame(page).evaluate("""() => {
+                const t = document.querySelector('.tbm-summary');
+                const card = t.closest('.tbm-card');
+                const scroll = t.parentElement;
+                const c = card.getBoundingClientRect(), r = t.getBoundingClientRect();
+                return { scroll: [scroll.scrollWidth, scroll.clientWidth],
+                         table: [r.left, r.right], card: [c.left, c.right],
+                         cells: [...t.querySelectorAll('tbody td.l')].map((td) =>
+                           [td.textContent, td.title, td.scrollWidth <= td.clientWidth,
+                            getComputedStyle(td).textOverflow]) }; }""")
+            assert fit["scroll"][0] <= fit["scroll"][1], fit  # no horizontal scroll
+            assert fit["card"][0] <= fit["table"][0] and fit["table"][1] <= fit["card"][1], fit
+            assert sorted(name for name, _, _, _ in fit["cells"]) == sorted(runs)  # whole names
+            for name, title, fits, overflow in fit["cells"]:
+                assert title == name and fits and overflow != "ellipsis", (name, title, fits)
+            frame.locator(".tbm-summary").screenshot(path=os.path.join(ARTIFACTS, "compare_long_names_table.png"))
+            page.screenshot(path=os.path.join(ARTIFACTS, "compare_long_names_1280.png"), full_page=True)
+        finally:
+            page.goto("about:blank")

@@ -4,9 +4,9 @@
 // slider threshold or at each metric's best threshold (route `series`).
 
 import { h, segmented } from "../dom.js";
-import { RUN_COLORS } from "../style.js";
+import { runStyles, runSwatch, styleNote, sharedNote } from "../run_styles.js";
 import { LineChart } from "./chart.js";
-import { splitRun, MAX_COMPARE_RUNS } from "../state.js";
+import { MAX_COMPARE_RUNS } from "../state.js";
 import { fmtMetric, fmtThreshold, fmtCount } from "../format.js";
 
 export const METRICS = [
@@ -26,25 +26,6 @@ const BASELINE_DASH = [2, 3];
 /** Tick spacings of the step axis: whole steps only (never 0.5, 1.5). */
 export const STEP_INCRS = [1, 2, 5].flatMap((m) => [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8].map((p) => m * p))
   .sort((a, b) => a - b);
-
-/** Colour per run group (run1/train and run1/validation share one), dash for training runs.
- * Pass every run the checkboxes list, not only the ticked ones: a run keeps its colour whichever
- * others are ticked, so the checkbox swatch, the lines and the table swatch always agree. */
-export function runStyles(runs) {
-  const groups = [];
-  const out = {};
-  for (const r of runs) {
-    const { group, split } = splitRun(r);
-    let gi = groups.indexOf(group);
-    if (gi < 0) {
-      groups.push(group);
-      gi = groups.length - 1;
-    }
-    const train = /^train/i.test(split);
-    out[r] = { color: RUN_COLORS[gi % RUN_COLORS.length], dash: train ? [6, 4] : null, train };
-  }
-  return out;
-}
 
 export class CompareView {
   constructor(ctx) {
@@ -68,7 +49,7 @@ export class CompareView {
     });
     this.summaryBody = h("tbody");
     const th = (t, title) => h("th", { title: title || null }, t);
-    cards.push(h("div", { class: "tbm-card" }, h("h3", null, "Latest step of each run"),
+    cards.push(h("div", { class: "tbm-card tbm-span-all", dataset: { card: "latest" } }, h("h3", null, "Latest step of each run"),
       h("div", { class: "tbm-summary-scroll" }, h("table", { class: "tbm-summary" },
         h("thead", null, h("tr", null, th("Run"), th("Step"), th("Micro", "Micro F1"),
           th("Macro", "Macro F1"), th("Gap", "Micro minus macro F1: large when rare labels do badly"),
@@ -89,7 +70,8 @@ export class CompareView {
   setRuns(allRuns, selected) {
     this.allRuns = allRuns;
     this.selectedRuns = selected;
-    const styles = runStyles(allRuns);
+    // colour per experiment, dash per kind (run_styles.js); the ticked runs never share a style
+    const styles = runStyles(allRuns, selected).styles;
     this.styles = styles;
     const items = allRuns.map((r) => {
       const st = styles[r];
@@ -100,13 +82,11 @@ export class CompareView {
           this.ctx.store.set({ compareRuns: now });
         },
       });
-      const sw = h("span", { class: "tbm-swatch" + (st.dash ? " dash" : "") });
-      sw.style.borderTopColor = st.color;
-      return h("label", { title: r }, box, sw, r);
+      return h("label", { title: r }, box, runSwatch(st), r);
     });
     this.runsEl.replaceChildren(...items);
     // a run listed (or gone) before a drawn one shifts colours: redraw what is shown with them
-    if (this.data && this.asked && this.runs.some((r) => styles[r] && this.drawnColors[r] !== styles[r].color)) {
+    if (this.data && this.asked && this.runs.some((r) => styles[r] && this.drawnColors[r] !== styleKey(styles[r]))) {
       this.setData(this.data, this.asked, this.ctx.store.get());
     }
   }
@@ -128,7 +108,7 @@ export class CompareView {
     this.runs = present;
     // colours follow the run's place among all runs listed (the checkboxes), never among the ticked
     const listed = this.allRuns || [];
-    const styles = runStyles(listed.concat(runs.filter((r) => !listed.includes(r))));
+    const { styles, shared } = runStyles(listed, runs);
     // one shared x (union of steps); missing points are null and lines span them
     const stepSet = new Set();
     for (const r of present) for (const s of series[r].steps) stepSet.add(s);
@@ -168,10 +148,10 @@ export class CompareView {
         yr[g] = [Math.max(0, Math.floor((lo - pad) * 50) / 50), Math.min(1, Math.ceil((hi + pad) * 50) / 50)];
       }
     }
-    this.drawnColors = Object.fromEntries(present.map((r) => [r, styles[r].color]));
+    this.drawnColors = Object.fromEntries(present.map((r) => [r, styleKey(styles[r])]));
     this._summary(series, present, styles);
     this.yRanges = yr;
-    const key = present.map((r) => `${r}\u0001${styles[r].color}`).join("\u0000");
+    const key = present.map((r) => `${r}\u0001${styleKey(styles[r])}`).join("\u0000");
     for (const mt of METRICS) {
       if (!this.charts[mt.key] || this.chartKey !== key) {
         if (this.charts[mt.key]) this.charts[mt.key].destroy();
@@ -197,7 +177,7 @@ export class CompareView {
     this.note.textContent = present.length
       ? (t === null ? "Each point is the metric at its own best threshold for that step and run."
         : `Every point at threshold t = ${fmtThreshold(t)} (snapped to each run's stored thresholds).`) +
-        " Solid: validation, dashed: training. The three F1 charts share one y-axis."
+        ` ${styleNote(present.map((r) => styles[r]))} The three F1 charts share one y-axis.`
       : "None of the selected runs has this tag.";
     const all = this.allRuns || runs;
     if (all.length > present.length) {
@@ -205,6 +185,8 @@ export class CompareView {
         (this.ctx.store.get().compareRuns === null && all.length > MAX_COMPARE_RUNS
           ? ` (the first ${MAX_COMPARE_RUNS} by default; tick the others to add them).` : "; tick runs to add them.");
     }
+    const sharing = shared.filter((r) => present.includes(r));
+    if (sharing.length) this.note.textContent += ` ${sharedNote(sharing.length, present.length)}`;
     const nanRuns = present.filter((r) => (series[r].nan_scores || []).some((v) => v > 0));
     if (nanRuns.length) {
       this.note.textContent += ` NaN scores (never counted positive) in ${nanRuns.length} run${nanRuns.length > 1 ? "s" : ""}: see the NaN column.`;
@@ -218,11 +200,10 @@ export class CompareView {
       while (i > 0 && (d.micro_f1[i] === null || d.micro_f1[i] === undefined)) i--;
       const v = (k) => (i >= 0 && d[k] ? d[k][i] : null);
       const gap = v("micro_f1") !== null && v("macro_f1") !== null ? v("micro_f1") - v("macro_f1") : null;
-      const sw = h("span", { class: "tbm-swatch" + (styles[r].dash ? " dash" : "") });
-      sw.style.borderTopColor = styles[r].color;
+      const sw = runSwatch(styles[r]);
       const gapCell = h("td", null, gap === null ? "\u2014" : (gap >= 0 ? "+" : "\u2212") + fmtMetric(Math.abs(gap)));
       if (gap !== null && gap > 0.1) gapCell.className = "warn";
-      return h("tr", { dataset: { run: r } }, h("td", { class: "l", title: r }, sw, "\u00a0", ...wrapAtSlash(r)),
+      return h("tr", { dataset: { run: r } }, h("td", { class: "l", title: r }, sw, ...wrapAtSlash(r)),
         h("td", null, i >= 0 ? String(d.steps[i]) : "\u2014"),
         h("td", null, fmtMetric(v("micro_f1"))), h("td", null, fmtMetric(v("macro_f1"))), gapCell,
         h("td", null, fmtMetric(v("binary_accuracy"))), h("td", null, fmtMetric(v("exact_match_accuracy"))),
@@ -259,6 +240,10 @@ export class CompareView {
     });
     return lines.join("\n");
   }
+}
+
+function styleKey(s) {
+  return `${s.color} ${s.dashName}`;
 }
 
 /** A run name as text nodes that may break only after "/" (never mid-word): ["run1/", <wbr>, ...]. */

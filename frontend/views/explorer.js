@@ -9,7 +9,8 @@ import { h } from "../dom.js";
 import { COLORS } from "../style.js";
 import { LineChart, legend } from "./chart.js";
 import { LabelTable } from "./table.js";
-import { RocCard, OverlayCard } from "./roc.js";
+import { RocCard } from "./roc.js";
+import { OverlayCard } from "./overlay.js";
 import { DistributionCards } from "./distribution.js";
 import { ObjectivePicker, ZeroDivisionPicker } from "./objective.js";
 import { ExplorerKpis } from "./explorer_kpis.js";
@@ -146,7 +147,7 @@ export class ExplorerView {
       this.overlay.setStatus("loading\u2026");
       try {
         const c = await ctx.api.curves(runs, src.tag, oLabel);
-        if (c) this.overlay.setData(c, runs);
+        if (c) this.overlay.setData(c, runs, ctx.overlayListed ? ctx.overlayListed() : runs);
       } catch (e) {
         this.loadKey.overlay = null;
         this.overlay.setStatus(e.message);

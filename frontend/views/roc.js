@@ -1,10 +1,10 @@
-// ROC curve beside the PR curve (micro and the selected label, the slider's point marked), and
-// the PR / ROC curves of several runs overlaid for one label or micro (the `curves` route).
+// ROC curve beside the PR curve (micro and the selected label, the slider's point marked). The
+// PR / ROC curves of several runs overlaid (the `curves` route) are in overlay.js.
 
-import { h, segmented } from "../dom.js";
-import { COLORS, RUN_COLORS } from "../style.js";
+import { h } from "../dom.js";
+import { COLORS } from "../style.js";
 import { LineChart, legend } from "./chart.js";
-import { labelRoc, prPoints } from "../calc.js";
+import { labelRoc } from "../calc.js";
 import { fmtMetric } from "../format.js";
 
 function finitePairs(xs, ys) {
@@ -68,82 +68,5 @@ export class RocCard {
     const pts = [null, { x: m.microRoc.fpr[ti], y: m.microRoc.tpr[ti], color: COLORS.f1 }];
     if (this.curve) pts.push({ x: this.curve.fpr[ti], y: this.curve.tpr[ti], color: COLORS.label });
     this.chart.setMarker(null, pts);
-  }
-}
-
-const MAX_RUNS = RUN_COLORS.length;
-
-/** PR and ROC curves of several runs overlaid, for micro or the selected label. */
-export class OverlayCard {
-  /** onMode("micro" | "label") */
-  constructor(onMode) {
-    this.mode = "micro";
-    this.seg = segmented([{ value: "micro", label: "micro" }, { value: "label", label: "selected label" }],
-      (v) => onMode(v), "Curves of");
-    this.seg.set("micro");
-    this.status = h("span", { class: "tbm-muted tbm-small", dataset: { overlayStatus: "1" } });
-    this.prBox = h("div", { class: "tbm-chart", dataset: { chart: "overlay-pr" } });
-    this.rocBox = h("div", { class: "tbm-chart", dataset: { chart: "overlay-roc" } });
-    this.legendEl = h("div", { class: "tbm-legend", dataset: { overlayLegend: "1" } });
-    this.el = h("div", { class: "tbm-card", dataset: { card: "overlay" } },
-      h("div", { class: "tbm-cardbar" }, h("h3", null, "Runs overlaid"), this.seg.el, this.status),
-      h("div", { class: "tbm-grid2" }, this.prBox, this.rocBox), this.legendEl,
-      h("div", { class: "tbm-muted tbm-small" },
-        "Each run's latest step; the runs are those chosen in the Micro / macro comparison tab."));
-    this.charts = null;
-  }
-
-  _ensure() {
-    if (this.charts) return;
-    const series = RUN_COLORS.map((c, i) => ({ label: `run ${i}`, color: c, width: 1.75 }));
-    this.charts = {
-      pr: new LineChart(this.prBox, { facets: true, xRange: [0, 1], yRange: [0, 1.02],
-        xLabel: "recall", yLabel: "precision", height: 220, series }),
-      roc: new LineChart(this.rocBox, { facets: true, xRange: [0, 1], yRange: [0, 1.02],
-        xLabel: "false positive rate", yLabel: "true positive rate", height: 220, series }),
-    };
-  }
-
-  setMode(mode) {
-    this.mode = mode;
-    this.seg.set(mode);
-  }
-
-  setStatus(text) {
-    this.status.textContent = text || "";
-  }
-
-  /** curves: the `curves` answer {run: {...} | {error}}; runs in display order. */
-  setData(curves, runs) {
-    this._ensure();
-    const pr = [null];
-    const roc = [null];
-    const items = [];
-    const errors = [];
-    runs.slice(0, MAX_RUNS).forEach((run, i) => {
-      const c = curves && curves[run];
-      if (!c || c.error) {
-        pr.push([[], []]);
-        roc.push([[], []]);
-        if (c && c.error) errors.push(c.error);
-        return;
-      }
-      pr.push(prPoints(c.recall, c.precision, c.predicted));
-      roc.push(finitePairs(c.fpr, c.tpr));
-      items.push({ run, color: RUN_COLORS[i], text: `${run} (step ${c.step}) AP ${fmtMetric(c.average_precision)} \u00b7 ROC-AUC ${fmtMetric(c.roc_auc)}` });
-    });
-    while (pr.length < MAX_RUNS + 1) {
-      pr.push([[], []]);
-      roc.push([[], []]);
-    }
-    this.charts.pr.setData(pr);
-    this.charts.roc.setData(roc);
-    this.legendEl.replaceChildren(...items.map((it) => {
-      const sw = h("i");
-      sw.style.borderTopColor = it.color;
-      return h("span", { dataset: { run: it.run } }, sw, it.text);
-    }));
-    const extra = runs.length > MAX_RUNS ? `showing the first ${MAX_RUNS} of ${runs.length} runs` : "";
-    this.setStatus([extra, ...errors.slice(0, 2)].filter(Boolean).join("; "));
   }
 }
