@@ -28,11 +28,13 @@ from keras import ops
 from tb_metrics_plugin import keras_state
 from tb_metrics_plugin.keras_format import Batch, format_batch, moved_shapes  # noqa: F401
 from tb_metrics_plugin.keras_search import (  # noqa: F401  (the kernels' first stage)
+    KEY64_OF_NEG_INF,
     KEY_OF_NEG_INF,
     BinPlan,
     _dtype,
     build_search_table,
     cut_keys_of,
+    float64_keys,
     float_keys,
     reach,
     round_down_to_float32,
@@ -60,6 +62,9 @@ __all__ = ["score_keys", "round_down_to_float32", "cut_keys_of", "build_search_t
 
 
 # -- count -------------------------------------------------------------------------------------
+
+# Integers up to this are exact in float32 (the row reductions run in float32 below it).
+_FLOAT_EXACT = 2**24
 
 
 def batch_sums(batch, sums_layout, cuts, search=None, weighted=False, into=None,
@@ -111,13 +116,16 @@ def batch_sums(batch, sums_layout, cuts, search=None, weighted=False, into=None,
 
     # Exact match at thresholds lo <= j < hi: lo = max k over the negative (observed) labels,
     # hi = min k over the positive ones. Float reductions are faster on XLA.
-    kf = ops.cast(k, "float32")
+    # (float32 is exact for counts below 2**24; past that the reductions stay in int32)
+    exact_float = num_t + 1 < _FLOAT_EXACT
+    kf = ops.cast(k, "float32") if exact_float else k
     negative = ops.logical_not(labels) if obs is None else ops.logical_and(
         ops.logical_not(labels), obs)
-    lo = ops.max(ops.where(negative, kf, 0.0), axis=1)
-    hi = ops.min(ops.where(labels, kf, float(num_t + 1)), axis=1)  # T + 1: no positive label
-    negative_row = ops.greater(hi, float(num_t))
-    hi = ops.minimum(hi, float(num_t))
+    lo = ops.max(ops.where(negative, kf, ops.zeros_like(kf)), axis=1)
+    # T + 1: no positive label
+    hi = ops.min(ops.where(labels, kf, ops.full_like(kf, num_t + 1)), axis=1)
+    negative_row = ops.greater(hi, num_t)
+    hi = ops.minimum(hi, num_t)
     exact_w = ops.where(ops.less(lo, hi), rw, ops.zeros_like(rw))
     b0 = lay.sections["bounds"][0]
     ids += [ops.cast(lo, "int32") + b0, ops.cast(hi, "int32") + (b0 + num_t + 1)]
@@ -134,8 +142,8 @@ def batch_sums(batch, sums_layout, cuts, search=None, weighted=False, into=None,
     else:
         # The first positive label, else 0 (as numpy.argmax); a float reduction (exact below
         # 2**24 labels) is faster on XLA than an argmax.
-        first = ops.min(ops.where(labels, np.arange(num_l, dtype=np.float32)[None, :],
-                                  float(num_l)), axis=1)
+        cols = np.arange(num_l, dtype=np.float32 if num_l < _FLOAT_EXACT else np.int32)
+        first = ops.min(ops.where(labels, cols[None, :], cols.dtype.type(num_l)), axis=1)
         true_cls = ops.where(negative_row, 0, ops.cast(first, "int32"))
     hit1 = ops.equal(_gather_rows(label_i, pred), 1)
     correct = ops.equal(pred, true_cls)
@@ -202,11 +210,13 @@ def scatter_add(x, index, values):
 
 
 def _ranked(scores, hidden):
-    """What argmax and top-k compare: float32 scores as their integer keys (exact where the CPU
-    flushes subnormals to zero; -0.0 ties with +0.0 as IEEE says), hidden cells as -inf;
-    float64 scores as they are."""
+    """What argmax and top-k compare: scores as integer keys that order like them (int32 for
+    float32 and narrower, int64 for float64: exact where the CPU flushes subnormals to zero;
+    -0.0 ties with +0.0 as IEEE says), hidden cells as -inf."""
     if _dtype(scores) == "float64":
-        return ops.where(hidden, float("-inf"), scores)
+        key = float64_keys(scores)
+        key = ops.where(ops.equal(key, -1), np.int64(0), key)
+        return ops.where(hidden, np.int64(KEY64_OF_NEG_INF), key)
     key = float_keys(scores if _dtype(scores) == "float32" else ops.cast(scores, "float32"))
     key = ops.where(ops.equal(key, -1), 0, key)
     return ops.where(hidden, KEY_OF_NEG_INF, key)

@@ -17,7 +17,8 @@ import numpy as np
 from keras import ops
 
 __all__ = ["score_keys", "round_down_to_float32", "cut_keys_of", "build_search_table", "reach",
-           "BinPlan", "float_keys", "KEY_OF_NEG_INF"]
+           "BinPlan", "float_keys", "float64_keys", "score_keys64", "cut_keys64_of",
+           "KEY_OF_NEG_INF", "KEY64_OF_NEG_INF"]
 
 _MAX_TABLE = 1 << 18
 
@@ -106,34 +107,39 @@ def reach(scores, cuts, search=None):
     key = float_keys(scores)
     if search is not None:
         shift, offset, table, cut_keys = search
-        bucket = ops.right_shift(key, shift) if shift else key
-        bucket = ops.clip(ops.subtract(bucket, offset), 0, table.shape[0] - 1)
+        size = table.shape[0]
+        prefix = ops.right_shift(key, shift) if shift else key
+        # Clip, then subtract: key - offset would wrap in int32 for keys far from the cuts.
+        bucket = ops.subtract(ops.clip(prefix, offset, offset + size - 1), offset)
         packed = _packed_table(search)
         if packed is not None:
             # One lookup: the cuts below the bucket and the low bits of the cut inside it.
-            entry, num_pos_inf = packed
-            p = ops.take(entry, bucket)
+            p = ops.take(packed, bucket)
             low = ops.bitwise_and(key, (1 << shift) - 1)
             inside = ops.greater_equal(low, ops.bitwise_and(p, (2 << shift) - 1))
             k = ops.add(ops.right_shift(p, shift + 1), ops.cast(inside, "int32"))
-            if num_pos_inf:
-                k = k + num_pos_inf * ops.cast(ops.greater_equal(key, _KEY_OF_POS_INF), "int32")
         else:
-            # The cut that may lie inside the bucket is cut_keys[table[bucket]]; gathering it by
-            # bucket (a second table) keeps the two lookups independent.
-            inside = ops.take(cut_keys[table], bucket)
+            # The finite cut that may lie inside the bucket; gathering it by bucket (a second
+            # table) keeps the two lookups independent.
+            inside = ops.take(_finite_inside(search), bucket)
             k = ops.add(ops.take(table, bucket),
                         ops.cast(ops.greater_equal(key, inside), "int32"))
+        # +inf cuts (the logit of 1) are reached by +inf scores only, outside every bucket.
+        num_pos_inf = int(np.sum(cut_keys[:-1] == _KEY_OF_POS_INF))
+        if num_pos_inf:
+            k = k + num_pos_inf * ops.cast(ops.greater_equal(key, _KEY_OF_POS_INF), "int32")
     else:
         keys = cut_keys_of(cuts).astype(np.int32)
         k = ops.searchsorted(keys, ops.reshape(key, (-1,)), side="right")
         k = ops.reshape(ops.cast(k, "int32"), ops.shape(scores))
     if scores64 is not None:
-        # float32(s) >= c for a float32 cut c iff s >= c, except when s rounds up onto c.
-        lower = np.concatenate([[-np.inf], np.asarray(cuts, np.float64)])
-        k = ops.subtract(k, ops.cast(ops.less(scores64, ops.take(lower, k)), "int32"))
-        at_least_0 = ops.greater_equal(scores64, 0.0)
-        above_1 = ops.greater(scores64, 1.0)
+        # float32(s) >= c for a float32 cut c iff s >= c, except when s rounds up onto c;
+        # compared on int64 keys, exact where the CPU flushes float64 subnormals.
+        key64 = float64_keys(scores64)
+        lower = np.concatenate([[np.iinfo(np.int64).min], cut_keys64_of(cuts)])
+        k = ops.subtract(k, ops.cast(ops.less(key64, ops.take(lower, k)), "int32"))
+        at_least_0 = ops.greater_equal(key64, -1)
+        above_1 = ops.greater(key64, _KEY64_OF_ONE)
     else:
         # Exact on keys: -0.0 (key -1) counts as >= 0 and a negative subnormal as < 0 where
         # the CPU flushes subnormals to zero.
@@ -174,21 +180,50 @@ class BinPlan:
         self.width = self.num_thresholds + 5
 
 
+def _finite_inside(search):
+    """``cut_keys[table]`` with +inf cuts replaced by the int32 maximum (reached by no score but
+    NaN, which `reach` zeroes): the finite cut that may lie inside each bucket."""
+    shift, offset, table, cut_keys = search
+    inside = cut_keys[table]
+    return np.where(inside == _KEY_OF_POS_INF, np.iinfo(np.int32).max, inside).astype(np.int32)
+
+
 def _packed_table(search):
     """The search table as one int32 per bucket, ``base << (shift + 1) | low``, where ``low`` is
-    the low ``shift`` bits of the cut inside the bucket (``2**shift``, never reached, when none)
-    and ``base`` the number of cuts below the bucket; with the number of +inf cuts (reached by
-    +inf scores only, outside every bucket). None when an entry would not fit in int32."""
+    the low ``shift`` bits of the finite cut inside the bucket (``2**shift``, never reached,
+    when none) and ``base`` the number of cuts below the bucket (+inf cuts are counted apart).
+    None when an entry would not fit in int32."""
     shift, offset, table, cut_keys = search
-    base = table.astype(np.int64)
-    inside = cut_keys[table].astype(np.int64)
-    buckets = np.arange(table.size, dtype=np.int64) + offset
-    low = np.where((inside >> shift) == buckets, inside & ((1 << shift) - 1), 1 << shift)
-    entry = (base << (shift + 1)) | low
-    num_pos_inf = int(np.sum(cut_keys[:-1] == _KEY_OF_POS_INF))
-    if shift >= 30 or entry.max() >= 2**31 or entry.min() < 0:
+    if shift >= 30:
         return None
-    return entry.astype(np.int32), num_pos_inf
+    base = table.astype(np.int64)
+    inside = _finite_inside(search).astype(np.int64)
+    buckets = np.arange(table.size, dtype=np.int64) + offset
+    has = ((inside >> shift) == buckets) & (inside != np.iinfo(np.int32).max)
+    low = np.where(has, inside & ((1 << shift) - 1), 1 << shift)
+    entry = (base << (shift + 1)) | low
+    if entry.max() >= 2**31 or entry.min() < 0:
+        return None
+    return entry.astype(np.int32)
+
+
+def score_keys64(values):
+    """int64 keys that order like float64 values (as `score_keys` for float32)."""
+    bits = np.asarray(values, dtype=np.float64).view(np.int64)
+    return np.where(bits < 0, bits ^ 0x7FFFFFFFFFFFFFFF, bits)
+
+
+def cut_keys64_of(cuts):
+    """int64 keys of float cuts: ``s >= cut`` iff ``float64_keys(s) >= cut_keys64_of(cut)``."""
+    cuts = np.asarray(cuts, dtype=np.float64)
+    return np.where(cuts == 0, -1, score_keys64(cuts)).astype(np.int64)
+
+
+def float64_keys(scores64):
+    """int64 keys of float64 scores that order like the floats (see `score_keys64`)."""
+    bits = ops.view(scores64, "int64")
+    flip = ops.bitwise_and(ops.right_shift(bits, 63), np.int64(0x7FFFFFFFFFFFFFFF))
+    return ops.bitwise_xor(bits, flip)
 
 
 def float_keys(scores32):
@@ -200,6 +235,8 @@ def float_keys(scores32):
 _KEY_OF_ONE = int(score_keys(np.float32(1.0)))
 KEY_OF_NEG_INF = int(score_keys(np.float32(-np.inf)))
 _KEY_OF_POS_INF = int(score_keys(np.float32(np.inf)))
+_KEY64_OF_ONE = int(score_keys64(1.0))
+KEY64_OF_NEG_INF = int(score_keys64(-np.inf))
 
 
 def _dtype(x):

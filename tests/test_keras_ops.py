@@ -449,3 +449,14 @@ def test_oversized_batches_are_refused(monkeypatch):
     step(y, s)
     with pytest.raises(ValueError, match=r"expected batches of at most 10 rows.*received 1 "):
         unknown.counts()
+
+
+def test_integer_row_reductions_past_float32_exact_counts(monkeypatch):
+    """Past 2**24 thresholds or labels the row reductions run in int32 (float32 would round):
+    the same counts, with that bound lowered to 3 so small inputs take the integer path."""
+    monkeypatch.setattr(keras_ops, "_FLOAT_EXACT", 3)
+    rng = np.random.default_rng(11)
+    y = (rng.random((60, 5)) < 0.3).astype(F32)
+    y[:4] = 0  # rows without a positive label
+    s = rng.random((60, 5)).astype(F32)
+    assert_same(kernel_counts(y, s, thresholds=11, batches=2), reference(y, s, thresholds=11))
