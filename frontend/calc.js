@@ -329,6 +329,20 @@ export function predictedPerThreshold(tp, fp, L, T) {
 
 /** The points of a PR curve where precision is defined (something is predicted positive):
  * [recall[], precision[]] as plain arrays, for the chart. */
+/** The (x, y) pairs where both are numbers (not NaN or null), as two arrays: a curve's drawable
+ * points. */
+export function finitePairs(xs, ys) {
+  const a = [];
+  const b = [];
+  for (let i = 0; i < xs.length; i++) {
+    if (xs[i] === xs[i] && ys[i] === ys[i] && xs[i] !== null && ys[i] !== null) {
+      a.push(xs[i]);
+      b.push(ys[i]);
+    }
+  }
+  return [a, b];
+}
+
 export function prPoints(recall, precision, predicted) {
   const xs = [];
   const ys = [];

@@ -6,24 +6,12 @@
 
 import { h, segmented } from "../dom.js";
 import { LineChart, showTip } from "./chart.js";
-import { prPoints } from "../calc.js";
+import { finitePairs, prPoints } from "../calc.js";
 import { fmtMetric } from "../format.js";
 import { runKind, runStyles, runSwatch, styleNote, sharedNote } from "../run_styles.js";
 
 const KIND_LABELS = { validation: "validation", train: "train", test: "test", "": "other" };
 const HOVER_PX = 10; // a curve within this many pixels of the pointer is named
-
-function finitePairs(xs, ys) {
-  const a = [];
-  const b = [];
-  for (let i = 0; i < xs.length; i++) {
-    if (xs[i] === xs[i] && ys[i] === ys[i] && xs[i] !== null && ys[i] !== null) {
-      a.push(xs[i]);
-      b.push(ys[i]);
-    }
-  }
-  return [a, b];
-}
 
 /**
  * Which of `runs` a kind filter keeps: kind "all" keeps every run, otherwise the runs whose

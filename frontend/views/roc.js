@@ -4,20 +4,8 @@
 import { h } from "../dom.js";
 import { COLORS } from "../style.js";
 import { LineChart, legend } from "./chart.js";
-import { labelRoc } from "../calc.js";
+import { finitePairs, labelRoc } from "../calc.js";
 import { fmtMetric } from "../format.js";
-
-function finitePairs(xs, ys) {
-  const a = [];
-  const b = [];
-  for (let i = 0; i < xs.length; i++) {
-    if (xs[i] === xs[i] && ys[i] === ys[i] && xs[i] !== null && ys[i] !== null) {
-      a.push(xs[i]);
-      b.push(ys[i]);
-    }
-  }
-  return [a, b];
-}
 
 /** ROC of micro (from the route: Counts.roc_curve("micro")) and of the selected label. */
 export class RocCard {

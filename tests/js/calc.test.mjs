@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import path from "node:path";
 import {
   perLabelAt, labelCurve, thresholdIndex, logitCut, filterLabels, sortIndices, toFloatArray,
-  nanMean, f1Color, f1Css,
+  nanMean, f1Color, f1Css, finitePairs,
 } from "../../frontend/calc.js";
 
 const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), "fixtures");
@@ -149,4 +149,9 @@ test("f1Color: ends of the scale and undefined", () => {
   assert.equal(f1Color(null), null);
   assert.equal(f1Css(null), "#cfd8dc");
   assert.match(f1Css(0.5), /^rgb\(\d+,\d+,\d+\)$/);
+});
+
+test("finitePairs keeps the points where both coordinates are numbers", () => {
+  assert.deepEqual(finitePairs([0, NaN, 0.5, 1, null], [0, 0.2, NaN, 1, 0.3]), [[0, 1], [0, 1]]);
+  assert.deepEqual(finitePairs([], []), [[], []]);
 });
