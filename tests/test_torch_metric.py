@@ -205,6 +205,13 @@ def test_label_names_and_out_of_range_warning():
     assert counts.label_names == ["cat", "dog"] and counts.out_of_range.tolist() == [1, 1]
 
 
+def test_probabilities_read_as_logits_warning():
+    metric = ThresholdCounts(thresholds=5, num_labels=2, from_logits=True)
+    metric.update(torch.rand(60, 2), torch.randint(0, 2, (60, 2)))
+    with pytest.warns(UserWarning, match=r"all 120 scores lie in \[0, 1\].*from_logits=False"):
+        metric.compute()
+
+
 @pytest.mark.parametrize("make, match", [
     (lambda m: m.update(torch.tensor([[0.5, 0.5]]), torch.tensor([[2, 0]])), "0 or 1"),
     (lambda m: m.update(torch.tensor([[0.5, 0.5]]), torch.tensor([[1, 0, 1]])), "label_axis"),
