@@ -499,10 +499,18 @@ def test_compare_view_runs_and_modes(page, data_and_servers):
             texts = frame.locator(".tbm-summary tbody tr", has_text=run).first.locator("td").all_text_contents()
             assert texts[1:4] == [str(last), js_fixed(micro), js_fixed(macro)], (run, mode)
 
+    # every F1 value drawn lies inside its chart's y-axis (shared by the three F1 charts),
+    # also after the values change (a new mode, a slider move): no line clipped off the chart
+    inside = """() => [...document.querySelectorAll("[data-view='compare'] .uplot")]
+        .map((el) => el.parentElement.tbmChart).filter((c) => c)
+        .every((c) => { const u = c.u; const ys = u.data.slice(1).flat().filter((v) => v != null);
+          return ys.every((v) => v >= u.scales.y.min - 1e-9 && v <= u.scales.y.max + 1e-9); })"""
     check("slider")
+    assert plugin_frame(page).evaluate(inside)
     frame.get_by_role("button", name="At best thresholds").click()
     frame.locator(".tbm-view[data-view='compare'] .tbm-small", has_text="own best threshold").wait_for()
     check("best")
+    assert plugin_frame(page).evaluate(inside), "a value drawn outside its chart's y-axis"
     # ten charts, one line per run
     assert plugin_frame(page).evaluate(
         "document.querySelectorAll(\"[data-view='compare'] .uplot\").length") == 10

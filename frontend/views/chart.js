@@ -62,7 +62,8 @@ function tipEl() {
 }
 
 /**
- * new LineChart(container, {series: [{label, color, dash, width}], height, xRange, yRange,
+ * new LineChart(container, {series: [{label, color, dash, width}], height, xRange, yRange
+ *   ([min, max], or a function returning it, asked again on every setData),
  *   xLabel, yLabel, facets (PR curve: each series its own x), xIncrs (tick spacings), xTicks,
  *   tooltip(idx) -> text}); a series' lonePoints (px) draws its point when it has one value.
  * The container keeps the chart as `container.tbmChart` (tests read the drawn series from it).
@@ -86,8 +87,12 @@ export class LineChart {
         : { drag: { x: false, y: false }, points: { show: false }, y: false },
       select: { show: false },
       scales: {
-        x: { time: false, auto: !opts.xRange, range: opts.xRange || undefined },
-        y: { auto: !opts.yRange, range: opts.yRange || undefined },
+        // A fixed [min, max] range stays; a range function (e.g. a y-axis shared by several
+        // charts) is asked again on every setData, so the axis always holds the data drawn.
+        x: { time: false, auto: !opts.xRange || typeof opts.xRange === "function",
+          range: opts.xRange || undefined },
+        y: { auto: !opts.yRange || typeof opts.yRange === "function",
+          range: opts.yRange || undefined },
       },
       axes: [
         axis({ label: opts.xLabel, labelSize: opts.xLabel ? 14 : 0, size: 26, values: opts.xValues,
