@@ -66,8 +66,8 @@ class CountsWriter:
         step = check_write_args(counts, tag, step)
         tensor = tensor_util.make_tensor_proto(metadata.counts_to_tensor(counts))
         with self._lock:
-            check_shape(self._shapes, tag, counts, self.log_dir)
-            check_step_order(self._last_steps, tag, step, self.log_dir)
+            earlier = check_shape(self._shapes, tag, counts, self.log_dir)
+            check_step_order(self._last_steps, tag, step, self.log_dir, earlier)
             value = summary_pb2.Summary.Value(tag=tag, tensor=tensor)
             if tag not in self._tags_with_metadata:
                 value.metadata.CopyFrom(metadata.create_summary_metadata(counts))
@@ -116,39 +116,60 @@ def check_write_args(counts, tag, step):
         raise ValueError(f"Expected an integer step; received {step!r}.") from None
 
 
-def check_step_order(last_steps, tag, step, log_dir):
-    """Warns (UserWarning) when a writer writes ``tag`` at a step that does not grow
-    (``last_steps``: tag -> the last step this writer wrote; updated here).
+def check_step_order(last_steps, tag, step, log_dir, earlier=False):
+    """Warns (UserWarning) when ``tag`` is written at a step that does not grow (``last_steps``:
+    tag -> the last step written; updated here; on a tag's first write with ``earlier``, the
+    tag already lies in ``log_dir``'s event files and their last step is read from them).
 
     TensorBoard reads such a step as a restart from a checkpoint ("preemption",
-    `metadata.preempt`) and hides every step of the tag from it on that was written before;
-    after a real restart (a new process) that is what is wanted, within one writer it is
-    usually a step counter that started again (e.g. a second ``fit`` without ``initial_epoch``).
+    `metadata.preempt`) and hides every step of the tag from it on that was written before:
+    what a run resumed from a checkpoint wants, and a silent loss when a step counter started
+    again (a second ``fit`` without ``initial_epoch``, a script run twice into one log_dir).
     """
-    last = last_steps.get(tag)
+    first = tag not in last_steps
+    last = _last_written_step(log_dir, tag) if first and earlier else last_steps.get(tag)
     last_steps[tag] = step
     if last is None or step > last:
         return
     hidden = f"step {step}" if step == last else f"steps {step} to {last}"
+    where = (f"Tag {tag!r} in {log_dir!r} already holds steps up to {last} (written before "
+             f"this writer) and is now written at step {step}" if first else
+             f"Tag {tag!r} in {log_dir!r} was written at step {last} and now at step {step}")
     warnings.warn(
-        f"Tag {tag!r} in {log_dir!r} was written at step {last} and now at step {step}. "
-        "TensorBoard reads a step that does not grow as a restart and hides what was written "
-        f"before at {hidden}. Expected growing steps: a step counter that goes on (with "
-        "CountsCallback over several fit() calls, pass fit(..., initial_epoch=<epochs so "
-        "far>)), or a new log_dir for a new run.", UserWarning, stacklevel=3)
+        f"{where}. TensorBoard reads a step that does not grow as a restart and hides what was "
+        f"written before at {hidden}: right when resuming from a checkpoint at step {step}; "
+        "otherwise expected growing steps: a step counter that goes on (with CountsCallback "
+        "over several fit() calls, pass fit(..., initial_epoch=<epochs so far>)), or a new "
+        "log_dir for a new run.", UserWarning, stacklevel=3)
+
+
+def _last_written_step(log_dir, tag):
+    """The largest step at which ``log_dir``'s event files hold ``tag`` (None: none)."""
+    last = None
+    for filename in _event_files(log_dir):
+        try:
+            for event in _load(filename):
+                if any(v.tag == tag for v in event.summary.value):
+                    last = event.step if last is None else max(last, event.step)
+        except Exception as e:  # an unreadable file must not stop training from writing
+            logger.warning("Could not read %s to check tag %r: %s", filename, tag, e)
+    return last
 
 
 def check_shape(shapes, tag, counts, log_dir):
     """Refuses a step whose shape differs from the tag's (``shapes``: tag -> content dict seen
-    by this writer, filled from ``log_dir``'s event files on a tag's first write)."""
+    by this writer, filled from ``log_dir``'s event files on a tag's first write). Returns True
+    when this call found the tag in those files (written before this writer)."""
     content = metadata.content_dict(counts)
     known = shapes.get(tag)
+    earlier = False
     if known is None:
         known = _existing_content(log_dir, tag)
         if known is None:
             shapes[tag] = content
-            return
+            return False
         shapes[tag] = known
+        earlier = True
     diff = metadata.shape_differences(known, content)
     if diff:
         raise ValueError(
@@ -157,6 +178,7 @@ def check_shape(shapes, tag, counts, log_dir):
             "only its first metadata). Expected the same shape; to keep both, write to a new "
             "tag (e.g. f'{tag}_v2') or a new log_dir."
         )
+    return earlier
 
 
 def _existing_content(log_dir, tag):

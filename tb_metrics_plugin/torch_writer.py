@@ -59,8 +59,8 @@ def add_counts(writer, counts, step, tag="threshold_counts", wall_time=None):
     with _lock:
         shapes = _shapes.setdefault(writer, {})
         first = tag not in shapes
-        summary.check_shape(shapes, tag, counts, logdir)
-        summary.check_step_order(_last_steps.setdefault(writer, {}), tag, step, logdir)
+        earlier = summary.check_shape(shapes, tag, counts, logdir)
+        summary.check_step_order(_last_steps.setdefault(writer, {}), tag, step, logdir, earlier)
         value = summary_pb2.Summary.Value(
             tag=tag, tensor=tensor_util.make_tensor_proto(metadata.counts_to_tensor(counts)))
         if first:

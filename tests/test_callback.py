@@ -498,3 +498,9 @@ def test_a_second_fit_without_initial_epoch_warns_that_tensorboard_hides_steps(t
         fit(epochs=4, initial_epoch=2)  # epochs 2 and 3: growing again
     assert not rec.matching("now at step")
     assert [s for s, _ in read(tmp_path, "train")] == [0, 2, 3]  # TensorBoard's view
+    # The README's quickstart run again: a new CountsCallback into the same log_dir
+    with _Recorded() as rec:
+        model.fit(data["x"], data["y20"], batch_size=64, epochs=1, verbose=0,
+                  callbacks=[tbm.CountsCallback(tmp_path)])
+    (again,) = rec.matching("already holds steps up to 3")
+    assert "now written at step 0" in again and "initial_epoch" in again

@@ -194,7 +194,7 @@ def test_a_step_that_does_not_grow_warns_what_tensorboard_hides(tmp_path):
                                              r"what was written before at steps 1 to 3.*"
                                              r"initial_epoch"):
             w.write("t", b, 1)
-        with pytest.warns(UserWarning, match=r"before at step 1\. "):
+        with pytest.warns(UserWarning, match=r"before at step 1: "):
             w.write("t", b, 1)  # the same step again
         with warnings.catch_warnings():
             warnings.simplefilter("error")
@@ -202,3 +202,23 @@ def test_a_step_that_does_not_grow_warns_what_tensorboard_hides(tmp_path):
             w.write("u", b, 0)  # another tag has its own steps
     got = tbm.read_counts(tmp_path)["t"]
     assert [s for s, _ in got] == [0, 1, 2] and got[1][1] == b and got[0][1] == a
+
+
+def test_a_new_writer_at_an_old_step_warns_what_tensorboard_hides(tmp_path):
+    """A second process (or a script run again) writing a tag its log_dir already holds, at a
+    step that does not grow: the writer reads the files' last step and says what is hidden."""
+    import warnings
+
+    with tbm.CountsWriter(tmp_path) as w:
+        for step in range(4):
+            w.write("t", _counts(1), step)
+    with tbm.CountsWriter(tmp_path) as w:
+        with pytest.warns(UserWarning, match=r"'t' .* already holds steps up to 3 .*now written "
+                                             r"at step 0.*steps 0 to 3.*resuming from a "
+                                             r"checkpoint"):
+            w.write("t", _counts(2), 0)
+    with tbm.CountsWriter(tmp_path) as w, warnings.catch_warnings():
+        warnings.simplefilter("error")
+        w.write("t", _counts(2), 9)  # resumes past the last step: nothing hidden
+        w.write("new_tag", _counts(2), 0)
+    assert [s for s, _ in tbm.read_counts(tmp_path)["t"]] == [0, 9]
