@@ -730,12 +730,13 @@ def test_roc_distribution_reliability_and_overlay_render(page, data_and_servers)
     wait_until(lambda: legend.locator("span").count() == len(want), timeout=15, message="overlay")
     for run, c in want.items():
         text = legend.locator("span").filter(has_text=f"(step {max(d['data'][run])})").all_text_contents()
-        assert any(t.startswith(run) and f"AP {js_fixed(c.average_precision('micro'))}" in t
-                   for t in text), run
+        assert any(t.startswith(run) and f"micro AP {js_fixed(c.average_precision('micro'))}" in t
+                   and f"micro ROC-AUC {js_fixed(c.roc_auc('micro'))}" in t for t in text), run
     frame.locator("[data-card='overlay'] button[data-value='label']").click()
     c = want["exp/train"]
     wait_until(lambda: f"ROC-AUC {js_fixed(c.roc_auc(None)[1])}" in legend.text_content(),
                timeout=15, message="overlay of the label")
+    assert "micro" not in legend.text_content()  # the selected label's own AP and ROC-AUC
     for chart in ("roc", "distribution", "reliability", "overlay-pr", "overlay-roc"):
         assert frame.locator(f"[data-chart='{chart}'] canvas").count() == 1, chart
     os.makedirs("/tmp/shots", exist_ok=True)
@@ -999,6 +1000,8 @@ def test_compare_view_keras_accuracy_baselines_and_ranking(page, data_and_server
         texts = frame.locator(".tbm-summary tbody tr", has_text=run).first.locator("td").all_text_contents()
         assert texts[7:10] == [js_fixed(c.categorical_accuracy()),
                                js_fixed(c.average_precision("macro")), js_count(c.nan.sum())]
+    heads = frame.locator(".tbm-summary thead th").all_text_contents()
+    assert "macro AP" in heads  # says which AP the column holds
     head = frame.locator("[data-view='compare'] h3", has_text="Keras `accuracy`")
     assert head.count() == 1
     assert frame.locator("[data-view='compare'] h3", has_text="predict nothing").count() == 2

@@ -54,7 +54,7 @@ export class CompareView {
         h("thead", null, h("tr", null, th("Run"), th("Step"), th("Micro", "Micro F1"),
           th("Macro", "Macro F1"), th("Gap", "Micro minus macro F1: large when rare labels do badly"),
           th("Binary", "Binary accuracy"), th("Exact", "Exact-match accuracy"),
-          th("Keras acc", "Keras `accuracy` (argmax)"), th("AP", "Macro average precision"),
+          th("Keras acc", "Keras `accuracy` (argmax)"), th("macro AP", "Macro average precision (the mean of the labels' AP)"),
           th("NaN", "NaN scores at this step (never counted positive)"))),
         this.summaryBody))));
     this.el = h("section", { class: "tbm-view", dataset: { view: "compare" } },

@@ -126,7 +126,10 @@ export class OverlayCard {
     this.drawn = drawn;
     this.legendEl.replaceChildren(...drawn.map((run, i) => {
       const c = curves[run];
-      const text = `(step ${c.step}) AP ${fmtMetric(c.average_precision)} \u00b7 ROC-AUC ${fmtMetric(c.roc_auc)}`;
+      // micro: over every label's cells (Counts.average_precision("micro")), else the label's
+      const scope = this.mode === "micro" ? "micro " : "";
+      const text = `(step ${c.step}) ${scope}AP ${fmtMetric(c.average_precision)} \u00b7 ` +
+        `${scope}ROC-AUC ${fmtMetric(c.roc_auc)}`;
       return h("span", {
         dataset: { run }, title: `${run}\n${styles[run].dashName} line; ${text}`,
         onmouseenter: () => this._focus(i), onmouseleave: () => this._focus(null),
