@@ -48,6 +48,7 @@ html, body { margin: 0; padding: 0; background: #f5f5f5; }
   font: inherit; font-size: 13px; padding: 4px 6px; border: 1px solid #bdbdbd; border-radius: 3px;
   background: #fff; color: ${COLORS.text}; max-width: 260px;
 }
+.tbm select[data-picker=run] { max-width: min(520px, 100%); } /* run names up to ~60 chars whole */
 .tbm select:focus, .tbm input:focus { outline: 2px solid ${COLORS.blue}33; border-color: ${COLORS.blue}; }
 .tbm-spacer { flex: 1; }
 .tbm-btn {

@@ -1517,6 +1517,9 @@ def test_no_two_runs_share_a_line_style_past_the_palette(page, tmp_path):
             page.goto("about:blank")
 
 
+SIXTY_CHAR_RUN = "sweeps/resnet50_lr3e-3_batch64_wd1e-4_mixup0.2_s7/validation"
+
+
 def test_long_run_names_fit_the_latest_step_table_at_1280px(page, tmp_path):
     """Long run names (one part with no "/" to break at) wrap inside the latest-step table: no
     horizontal scroll at 1280 px, every name shown whole, the full name in the cell's title."""
@@ -1524,18 +1527,32 @@ def test_long_run_names_fit_the_latest_step_table_at_1280px(page, tmp_path):
     runs = ["sweeps/resnet152_imagenet_finetune_lr0.0003_wd0.05_mixup0.2_cutmix1.0_ema0.9999_seed42/validation",
             "resnet152_imagenet_finetune_lr0.0003_wd0.05_mixup0.2_cutmix1.0_ema0.9999_seed42_no_slash_at_all"
             "_and_then_some_more_hyperparameters_warmup5_cosine_labelsmoothing0.1_dropout0.3_droppath0.2",
-            "short/validation"]
+            "short/validation", SIXTY_CHAR_RUN]
     for i, run in enumerate(runs):
         write_run(str(tmp_path), run, 3, 2, seed=170 + i, thresholds=11, n=100)
     summary.close_all()
     page.set_viewport_size({"width": 1280, "height": 900})
     with TensorBoardServer(str(tmp_path), *TB_FLAGS) as server:
-        wait_until(lambda: len(server.get_json("/data/plugin/tb_metrics/tags")) == 3, timeout=60)
+        wait_until(lambda: len(server.get_json("/data/plugin/tb_metrics/tags")) == len(runs), timeout=60)
         frame = open_dashboard(page, server)
         try:
+            # the Run picker: a ~60-character name shows whole, the full name is its title
+            picker = frame.locator("[data-picker='run']")
+            picker.select_option(SIXTY_CHAR_RUN)
+            wait_until(lambda: picker.get_attribute("title") == SIXTY_CHAR_RUN, timeout=10,
+                       message="run picker title")
+            assert sorted(picker.evaluate("(s) => [...s.options].map((o) => o.text)")) == sorted(runs)
+            room = picker.evaluate("""(s) => { const c = document.createElement('canvas').getContext('2d');
+                const cs = getComputedStyle(s); c.font = `${cs.fontSize} ${cs.fontFamily}`;
+                return [s.clientWidth, c.measureText(s.value).width]; }""")
+            assert room[0] >= room[1] + 20, room  # the text plus the drop-down arrow
+            picker.select_option("short/validation")
+            wait_until(lambda: picker.get_attribute("title") == "short/validation", timeout=10,
+                       message="title follows the selection")
+            frame.locator(".tbm-toolbar").screenshot(path=os.path.join(ARTIFACTS, "run_picker_long_name.png"))
             frame.locator("[data-tab='compare']").click()
             rows = frame.locator(".tbm-summary tbody tr")
-            rows.nth(2).wait_for()
+            rows.nth(len(runs) - 1).wait_for()
             fit = plugin_frame(page).evaluate("""() => {
                 const t = document.querySelector('.tbm-summary');
                 const card = t.closest('.tbm-card');
