@@ -728,6 +728,18 @@ def test_roc_distribution_reliability_and_overlay_render(page, data_and_servers)
     c = want["exp/train"]
     wait_until(lambda: f"ROC-AUC {js_fixed(c.roc_auc(None)[1])}" in legend.text_content(),
                timeout=15, message="overlay of the label")
+    # a run without the label: named once, and the note's counts add up to the runs listed
+    drawn = frame.locator("[data-overlay-drawn]")
+    wait_until(lambda: f"has no label '{name}'" in drawn.text_content(), timeout=15,
+               message="the run without the label")
+    note = drawn.text_content()
+    assert note.startswith(f"Drawing {len(want) - 1} runs")
+    assert f"1 run has no label '{name}': {LOGITS_AS_PROBS}." in note, note
+    assert note.count(LOGITS_AS_PROBS) == 1, note
+    status = frame.locator("[data-overlay-status]").text_content()
+    assert LOGITS_AS_PROBS not in status, status
+    assert legend.locator("span").count() == len(want) - 1
+    frame.locator("[data-card='overlay']").screenshot(path=os.path.join(ARTIFACTS, "overlay_run_without_label.png"))
     for chart in ("roc", "distribution", "reliability", "overlay-pr", "overlay-roc"):
         assert frame.locator(f"[data-chart='{chart}'] canvas").count() == 1, chart
     os.makedirs("/tmp/shots", exist_ok=True)
