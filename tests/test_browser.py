@@ -912,6 +912,13 @@ def test_confusion_view_thousand_classes(page, mc_server):
     t, p = divmod(int(flat), BIG_CLASSES)
     first = frame.locator("[data-top-confusions] li").first.text_content()
     assert first.startswith(f"{c.label_names[t]} \u2192 {c.label_names[p]}") and str(m[t, p]) in first
+    # the percentages say their rule: the share of the true class's samples
+    heading = frame.locator("[data-view='confusion'] h3", has=frame.locator("[data-top-rule]"))
+    assert heading.text_content().endswith("count, % of the true class's samples"), heading.text_content()
+    assert "share of all the true class's samples" in heading.get_attribute("title")
+    pct = frame.locator("[data-top-confusions] li").first.locator(".tbm-muted").first
+    assert pct.get_attribute("title") == \
+        f"{pct.text_content()} of the true {c.label_names[t]} samples ({js_count(m[t].sum())})"
     # hover over the diagonal cell of class 500 (label order): its numbers, as text
     x0, y0, cell = cm_geometry(page, BIG_CLASSES)
     canvas = frame.locator("[data-cm-overlay]")
