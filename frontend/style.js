@@ -108,7 +108,10 @@ html, body { margin: 0; padding: 0; background: #f5f5f5; }
   font-family: Roboto, "Helvetica Neue", "Segoe UI", Arial, sans-serif; line-height: 1.45;
   position: fixed; z-index: 10; pointer-events: none; background: rgba(33,33,33,.92); color: #fff;
   font-size: 12px; padding: 6px 8px; border-radius: 3px; max-width: 320px; white-space: pre-line;
-  font-variant-numeric: tabular-nums; display: none; overflow-wrap: anywhere;
+  font-variant-numeric: tabular-nums; display: none;
+  /* names wrap at their own break points ("/", spaces), mid-word only when one part alone is
+     wider than the tip (compare.js keeps hyphens unbroken) */
+  overflow-wrap: break-word; word-break: normal;
 }
 
 /* per-label table (virtualised) */

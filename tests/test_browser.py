@@ -1016,7 +1016,7 @@ def test_compare_view_keras_accuracy_baselines_and_ranking(page, data_and_server
     assert frame.locator("[data-view='compare'] h3", has_text="Macro ROC-AUC").count() == 1
     # the tooltip of binary accuracy names the all-negative baseline of each run
     frame.locator("[data-chart='binary_accuracy'] .u-over").hover(position={"x": 5, "y": 40})
-    tip = frame.locator(".tbm-tip").text_content()
+    tip = tip_text(frame.locator(".tbm-tip"))
     step = int(tip.splitlines()[0].rsplit(" ", 1)[1])
     c = d["data"]["exp/validation"][step]
     assert f"exp/validation: {js_fixed(c.binary_accuracy()[c.threshold_index(0.5)])}" in tip
@@ -1304,6 +1304,11 @@ def test_compare_view_one_colour_per_run_and_single_step_runs_drawn(page, tmp_pa
             page.goto("about:blank")
 
 
+def tip_text(tip):
+    """The hover text without the break controls (word joiners, zero-width spaces) of run names."""
+    return tip.text_content().replace("\u2060", "").replace("\u200b", "")
+
+
 def legend_color_of(frame, run):
     box = frame.locator(".tbm-runs label", has=frame.locator(f"input[data-run='{run}']"))
     return box.locator(".tbm-swatch").evaluate("(el) => getComputedStyle(el).borderTopColor")
@@ -1536,6 +1541,23 @@ def test_no_two_runs_share_a_line_style_past_the_palette(page, tmp_path):
             page.goto("about:blank")
 
 
+TIP_LINES = """() => {
+    // where the tooltip's text wraps (not at its newlines): [text before, text after] of each break
+    const tip = document.querySelector('.tbm-tip');
+    const node = tip.firstChild, s = node.data, r = document.createRange();
+    const breaks = [];
+    let top = null;
+    for (let i = 0; i < s.length; i++) {
+        if (s[i] === '\\n' || s[i] === '\\u2060' || s[i] === '\\u200b') continue;
+        r.setStart(node, i); r.setEnd(node, i + 1);
+        const rects = r.getClientRects();
+        if (!rects.length) continue;
+        const t = Math.round(rects[0].top);
+        if (top !== null && t > top && s[i - 1] !== '\\n') breaks.push([s.slice(Math.max(0, i - 12), i), s.slice(i, i + 12)]);
+        top = t;
+    }
+    return { breaks, fits: tip.scrollWidth <= tip.clientWidth, width: tip.getBoundingClientRect().width };
+}"""
 SIXTY_CHAR_RUN = "sweeps/resnet50_lr3e-3_batch64_wd1e-4_mixup0.2_s7/validation"
 
 
@@ -1588,6 +1610,24 @@ def test_long_run_names_fit_the_latest_step_table_at_1280px(page, tmp_path):
             for name, title, fits, overflow in fit["cells"]:
                 assert title == name and fits and overflow != "ellipsis", (name, title, fits)
             frame.locator(".tbm-summary").screenshot(path=os.path.join(ARTIFACTS, "compare_long_names_table.png"))
+            # the hover text: run names wrap at "/" only (never "lr3e-" | "3_batch64"), inside the card
+            for run in runs[:2]:  # parts wider than the tooltip: those break where they must
+                frame.locator(f".tbm-runs input[data-run='{run}']").uncheck()
+            wait_until(lambda: rows.count() == len(runs) - 2, timeout=20, message="two runs drawn")
+            chart = frame.locator("[data-view='compare'] [data-chart='micro_f1']")
+            chart.locator(".u-over").hover(position={"x": 5, "y": 40})
+            tip = frame.locator(".tbm-tip")
+            wait_until(lambda: tip.is_visible() and SIXTY_CHAR_RUN in tip_text(tip),
+                       timeout=10, message="tooltip with the long run")
+            lines = plugin_frame(page).evaluate(TIP_LINES)
+            assert lines["fits"] and lines["width"] <= chart.evaluate(
+                "(el) => el.closest('.tbm-card').getBoundingClientRect().width"), lines
+            for before, after in lines["breaks"]:
+                assert before.endswith(("/\u200b", " ")) or after.startswith(" "), lines["breaks"]
+            assert any(b.endswith("s7/\u200b") for b, _ in lines["breaks"]), lines  # 60 chars wrap
+            frame.locator("[data-view='compare'] .tbm-grid3").first.screenshot(
+                path=os.path.join(ARTIFACTS, "compare_long_name_tooltip.png"))
+            page.mouse.move(0, 0)
             page.screenshot(path=os.path.join(ARTIFACTS, "compare_long_names_1280.png"), full_page=True)
         finally:
             page.goto("about:blank")
