@@ -101,7 +101,10 @@ class App {
   _build() {
     const st = this.store.get();
     this.runSel = h("select", { "aria-label": "Run", dataset: { picker: "run" },
-      onchange: () => this.store.set({ run: this.runSel.value, step: null, selectedPair: null }) });
+      onchange: () => {
+        this.runSel.title = this.runSel.value; // the full name, also when the select cuts it
+        this.store.set({ run: this.runSel.value, step: null, selectedPair: null });
+      } });
     this.tagSel = h("select", { "aria-label": "Tag", dataset: { picker: "tag" },
       onchange: () => this.store.set({ tag: this.tagSel.value, step: null, selectedLabel: null, selectedPair: null }) });
     this.stepSel = h("select", { "aria-label": "Step", dataset: { picker: "step" },
@@ -253,6 +256,7 @@ class App {
     const st = this.store.get();
     const tags = this.tags || {};
     setOptions(this.runSel, runNames(tags).map((r) => ({ value: r, label: r })), st.run);
+    this.runSel.title = this.runSel.value;
     const runTags = st.run && tags[st.run] ? Object.keys(tags[st.run]).sort() : [];
     setOptions(this.tagSel, runTags.map((t) => ({ value: t, label: t })), st.tag);
   }

@@ -48,6 +48,7 @@ html, body { margin: 0; padding: 0; background: #f5f5f5; }
   font: inherit; font-size: 13px; padding: 4px 6px; border: 1px solid #bdbdbd; border-radius: 3px;
   background: #fff; color: ${COLORS.text}; max-width: 260px;
 }
+.tbm select[data-picker=run] { max-width: min(520px, 100%); } /* run names up to ~60 chars whole */
 .tbm select:focus, .tbm input:focus { outline: 2px solid ${COLORS.blue}33; border-color: ${COLORS.blue}; }
 .tbm-spacer { flex: 1; }
 .tbm-btn {
@@ -107,7 +108,10 @@ html, body { margin: 0; padding: 0; background: #f5f5f5; }
   font-family: Roboto, "Helvetica Neue", "Segoe UI", Arial, sans-serif; line-height: 1.45;
   position: fixed; z-index: 10; pointer-events: none; background: rgba(33,33,33,.92); color: #fff;
   font-size: 12px; padding: 6px 8px; border-radius: 3px; max-width: 320px; white-space: pre-line;
-  font-variant-numeric: tabular-nums; display: none; overflow-wrap: anywhere;
+  font-variant-numeric: tabular-nums; display: none;
+  /* names wrap at their own break points ("/", spaces), mid-word only when one part alone is
+     wider than the tip (compare.js keeps hyphens unbroken) */
+  overflow-wrap: break-word; word-break: normal;
 }
 
 /* per-label table (virtualised) */

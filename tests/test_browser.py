@@ -737,6 +737,18 @@ def test_roc_distribution_reliability_and_overlay_render(page, data_and_servers)
     wait_until(lambda: f"ROC-AUC {js_fixed(c.roc_auc(None)[1])}" in legend.text_content(),
                timeout=15, message="overlay of the label")
     assert "micro" not in legend.text_content()  # the selected label's own AP and ROC-AUC
+    # a run without the label: named once, and the note's counts add up to the runs listed
+    drawn = frame.locator("[data-overlay-drawn]")
+    wait_until(lambda: f"has no label '{name}'" in drawn.text_content(), timeout=15,
+               message="the run without the label")
+    note = drawn.text_content()
+    assert note.startswith(f"Drawing {len(want) - 1} runs")
+    assert f"1 run has no label '{name}': {LOGITS_AS_PROBS}." in note, note
+    assert note.count(LOGITS_AS_PROBS) == 1, note
+    status = frame.locator("[data-overlay-status]").text_content()
+    assert LOGITS_AS_PROBS not in status, status
+    assert legend.locator("span").count() == len(want) - 1
+    frame.locator("[data-card='overlay']").screenshot(path=os.path.join(ARTIFACTS, "overlay_run_without_label.png"))
     for chart in ("roc", "distribution", "reliability", "overlay-pr", "overlay-roc"):
         assert frame.locator(f"[data-chart='{chart}'] canvas").count() == 1, chart
     os.makedirs("/tmp/shots", exist_ok=True)
@@ -909,6 +921,13 @@ def test_confusion_view_thousand_classes(page, mc_server):
     t, p = divmod(int(flat), BIG_CLASSES)
     first = frame.locator("[data-top-confusions] li").first.text_content()
     assert first.startswith(f"{c.label_names[t]} \u2192 {c.label_names[p]}") and str(m[t, p]) in first
+    # the percentages say their rule: the share of the true class's samples
+    heading = frame.locator("[data-view='confusion'] h3", has=frame.locator("[data-top-rule]"))
+    assert heading.text_content().endswith("count, % of the true class's samples"), heading.text_content()
+    assert "share of all the true class's samples" in heading.get_attribute("title")
+    pct = frame.locator("[data-top-confusions] li").first.locator(".tbm-muted").first
+    assert pct.get_attribute("title") == \
+        f"{pct.text_content()} of the true {c.label_names[t]} samples ({js_count(m[t].sum())})"
     # hover over the diagonal cell of class 500 (label order): its numbers, as text
     x0, y0, cell = cm_geometry(page, BIG_CLASSES)
     canvas = frame.locator("[data-cm-overlay]")
@@ -1008,7 +1027,7 @@ def test_compare_view_keras_accuracy_baselines_and_ranking(page, data_and_server
     assert frame.locator("[data-view='compare'] h3", has_text="Macro ROC-AUC").count() == 1
     # the tooltip of binary accuracy names the all-negative baseline of each run
     frame.locator("[data-chart='binary_accuracy'] .u-over").hover(position={"x": 5, "y": 40})
-    tip = frame.locator(".tbm-tip").text_content()
+    tip = tip_text(frame.locator(".tbm-tip"))
     step = int(tip.splitlines()[0].rsplit(" ", 1)[1])
     c = d["data"]["exp/validation"][step]
     assert f"exp/validation: {js_fixed(c.binary_accuracy()[c.threshold_index(0.5)])}" in tip
@@ -1296,6 +1315,11 @@ def test_compare_view_one_colour_per_run_and_single_step_runs_drawn(page, tmp_pa
             page.goto("about:blank")
 
 
+def tip_text(tip):
+    """The hover text without the break controls (word joiners, zero-width spaces) of run names."""
+    return tip.text_content().replace("\u2060", "").replace("\u200b", "")
+
+
 def legend_color_of(frame, run):
     box = frame.locator(".tbm-runs label", has=frame.locator(f"input[data-run='{run}']"))
     return box.locator(".tbm-swatch").evaluate("(el) => getComputedStyle(el).borderTopColor")
@@ -1528,6 +1552,26 @@ def test_no_two_runs_share_a_line_style_past_the_palette(page, tmp_path):
             page.goto("about:blank")
 
 
+TIP_LINES = """() => {
+    // where the tooltip's text wraps (not at its newlines): [text before, text after] of each break
+    const tip = document.querySelector('.tbm-tip');
+    const node = tip.firstChild, s = node.data, r = document.createRange();
+    const breaks = [];
+    let top = null;
+    for (let i = 0; i < s.length; i++) {
+        if (s[i] === '\\n' || s[i] === '\\u2060' || s[i] === '\\u200b') continue;
+        r.setStart(node, i); r.setEnd(node, i + 1);
+        const rects = r.getClientRects();
+        if (!rects.length) continue;
+        const t = Math.round(rects[0].top);
+        if (top !== null && t > top && s[i - 1] !== '\\n') breaks.push([s.slice(Math.max(0, i - 12), i), s.slice(i, i + 12)]);
+        top = t;
+    }
+    return { breaks, fits: tip.scrollWidth <= tip.clientWidth, width: tip.getBoundingClientRect().width };
+}"""
+SIXTY_CHAR_RUN = "sweeps/resnet50_lr3e-3_batch64_wd1e-4_mixup0.2_s7/validation"
+
+
 def test_long_run_names_fit_the_latest_step_table_at_1280px(page, tmp_path):
     """Long run names (one part with no "/" to break at) wrap inside the latest-step table: no
     horizontal scroll at 1280 px, every name shown whole, the full name in the cell's title."""
@@ -1535,18 +1579,32 @@ def test_long_run_names_fit_the_latest_step_table_at_1280px(page, tmp_path):
     runs = ["sweeps/resnet152_imagenet_finetune_lr0.0003_wd0.05_mixup0.2_cutmix1.0_ema0.9999_seed42/validation",
             "resnet152_imagenet_finetune_lr0.0003_wd0.05_mixup0.2_cutmix1.0_ema0.9999_seed42_no_slash_at_all"
             "_and_then_some_more_hyperparameters_warmup5_cosine_labelsmoothing0.1_dropout0.3_droppath0.2",
-            "short/validation"]
+            "short/validation", SIXTY_CHAR_RUN]
     for i, run in enumerate(runs):
         write_run(str(tmp_path), run, 3, 2, seed=170 + i, thresholds=11, n=100)
     summary.close_all()
     page.set_viewport_size({"width": 1280, "height": 900})
     with TensorBoardServer(str(tmp_path), *TB_FLAGS) as server:
-        wait_until(lambda: len(server.get_json("/data/plugin/tb_metrics/tags")) == 3, timeout=60)
+        wait_until(lambda: len(server.get_json("/data/plugin/tb_metrics/tags")) == len(runs), timeout=60)
         frame = open_dashboard(page, server)
         try:
+            # the Run picker: a ~60-character name shows whole, the full name is its title
+            picker = frame.locator("[data-picker='run']")
+            picker.select_option(SIXTY_CHAR_RUN)
+            wait_until(lambda: picker.get_attribute("title") == SIXTY_CHAR_RUN, timeout=10,
+                       message="run picker title")
+            assert sorted(picker.evaluate("(s) => [...s.options].map((o) => o.text)")) == sorted(runs)
+            room = picker.evaluate("""(s) => { const c = document.createElement('canvas').getContext('2d');
+                const cs = getComputedStyle(s); c.font = `${cs.fontSize} ${cs.fontFamily}`;
+                return [s.clientWidth, c.measureText(s.value).width]; }""")
+            assert room[0] >= room[1] + 20, room  # the text plus the drop-down arrow
+            picker.select_option("short/validation")
+            wait_until(lambda: picker.get_attribute("title") == "short/validation", timeout=10,
+                       message="title follows the selection")
+            frame.locator(".tbm-toolbar").screenshot(path=os.path.join(ARTIFACTS, "run_picker_long_name.png"))
             frame.locator("[data-tab='compare']").click()
             rows = frame.locator(".tbm-summary tbody tr")
-            rows.nth(2).wait_for()
+            rows.nth(len(runs) - 1).wait_for()
             fit = plugin_frame(page).evaluate("""() => {
                 const t = document.querySelector('.tbm-summary');
                 const card = t.closest('.tbm-card');
@@ -1563,6 +1621,24 @@ def test_long_run_names_fit_the_latest_step_table_at_1280px(page, tmp_path):
             for name, title, fits, overflow in fit["cells"]:
                 assert title == name and fits and overflow != "ellipsis", (name, title, fits)
             frame.locator(".tbm-summary").screenshot(path=os.path.join(ARTIFACTS, "compare_long_names_table.png"))
+            # the hover text: run names wrap at "/" only (never "lr3e-" | "3_batch64"), inside the card
+            for run in runs[:2]:  # parts wider than the tooltip: those break where they must
+                frame.locator(f".tbm-runs input[data-run='{run}']").uncheck()
+            wait_until(lambda: rows.count() == len(runs) - 2, timeout=20, message="two runs drawn")
+            chart = frame.locator("[data-view='compare'] [data-chart='micro_f1']")
+            chart.locator(".u-over").hover(position={"x": 5, "y": 40})
+            tip = frame.locator(".tbm-tip")
+            wait_until(lambda: tip.is_visible() and SIXTY_CHAR_RUN in tip_text(tip),
+                       timeout=10, message="tooltip with the long run")
+            lines = plugin_frame(page).evaluate(TIP_LINES)
+            assert lines["fits"] and lines["width"] <= chart.evaluate(
+                "(el) => el.closest('.tbm-card').getBoundingClientRect().width"), lines
+            for before, after in lines["breaks"]:
+                assert before.endswith(("/\u200b", " ")) or after.startswith(" "), lines["breaks"]
+            assert any(b.endswith("s7/\u200b") for b, _ in lines["breaks"]), lines  # 60 chars wrap
+            frame.locator("[data-view='compare'] .tbm-grid3").first.screenshot(
+                path=os.path.join(ARTIFACTS, "compare_long_name_tooltip.png"))
+            page.mouse.move(0, 0)
             page.screenshot(path=os.path.join(ARTIFACTS, "compare_long_names_1280.png"), full_page=True)
         finally:
             page.goto("about:blank")

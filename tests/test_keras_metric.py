@@ -687,7 +687,7 @@ def test_counts_on_other_backends(backend):
         pytest.importorskip(backend)
     env = dict(os.environ, KERAS_BACKEND=backend, PYTHONPATH=REPO, CUDA_VISIBLE_DEVICES="")
     proc = subprocess.run([sys.executable, "-c", BACKEND_SCRIPT], env=env, capture_output=True,
-                          text=True, timeout=300)
+                          text=True, timeout=540)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
     assert f"BACKEND_OK {backend}" in proc.stdout
 

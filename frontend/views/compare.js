@@ -231,7 +231,7 @@ export class CompareView {
         const j = d.steps.indexOf(step);
         if (j >= 0 && th[j] !== null && th[j] !== undefined) extra = ` (t ${fmtThreshold(th[j])})`;
       }
-      lines.push(`${r}: ${fmtMetric(v)}${extra}`);
+      lines.push(`${tipName(r)}: ${fmtMetric(v)}${extra}`);
       if (mt.baseline) {
         const j = this.data[r].steps.indexOf(step);
         const b = j >= 0 && this.data[r][mt.baseline] ? this.data[r][mt.baseline][j] : null;
@@ -244,6 +244,13 @@ export class CompareView {
 
 function styleKey(s) {
   return `${s.color} ${s.dashName}`;
+}
+
+/** A run name for the hover text, which may wrap only after a "/" (a zero-width space follows
+ * each; the browser breaks nowhere in "a/b" by itself) or at a space, never after a hyphen (a
+ * word joiner follows each): "lr3e-3_batch64" stays whole. */
+export function tipName(name) {
+  return name.replace(/-/g, "-\u2060").replace(/\//g, "/\u200b");
 }
 
 /** A run name as text nodes that may break only after "/" (never mid-word): ["run1/", <wbr>, ...]. */

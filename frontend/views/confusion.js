@@ -9,7 +9,7 @@
 import { h, segmented, setOptions } from "../dom.js";
 import { showTip } from "./chart.js";
 import { fmtMetric, fmtCount, fmtPct } from "../format.js";
-import { summaryItems, cellText, signedCount } from "./cm_panels.js";
+import { summaryItems, cellText, signedCount, matrixSums } from "./cm_panels.js";
 import {
   clusterOrder, identityOrder, topConfusions, sparseValues, nonZeroCells,
 } from "./matrix.js";
@@ -458,6 +458,13 @@ export class ConfusionView {
     if (!d.top) d.top = topConfusions(d.matrix, d.C, 15, d.against ? d.against.matrix : null, d.nz);
     const top = d.top;
     this.topTitle.textContent = d.against ? `Top confusions at step ${d.step} (change vs ${this._againstName()})` : `Top confusions at step ${d.step}`;
+    const unit = d.sample_weighted ? "sample weight" : "samples";
+    const { rows } = matrixSums(d);
+    this.topTitle.append(h("span", { class: "tbm-muted tbm-small", dataset: { topRule: "1" } },
+      ` · count, % of the true class's ${unit}`));
+    this.topTitle.title = `true → predicted: the ${unit} of the true class predicted as the other class, ` +
+      `and their share of all the true class's ${unit} (the cell over its row's sum, as in "rows normalised")` +
+      (d.against ? "; the change is in counts" : "");
     const sel = this.selected;
     this.topList.replaceChildren(...top.map((it) => h("li", null, h("button", {
       type: "button", class: "tbm-cm-item" + (sel && sel[0] === it.trueClass && sel[1] === it.predicted ? " sel" : ""),
@@ -466,7 +473,7 @@ export class ConfusionView {
       onclick: () => this.select(it.trueClass, it.predicted),
     }, h("span", { class: "l" }, `${d.classes[it.trueClass]} \u2192 ${d.classes[it.predicted]}`),
     h("span", null, fmtCount(it.count)),
-    h("span", { class: "tbm-muted" }, fmtPct(it.share)),
+    h("span", { class: "tbm-muted", title: `${fmtPct(it.share)} of the true ${d.classes[it.trueClass]} ${unit} (${fmtCount(rows[it.trueClass])})` }, fmtPct(it.share)),
     it.delta !== undefined ? h("span", { class: it.delta > 0 ? "up" : it.delta < 0 ? "down" : "tbm-muted" },
       signedCount(it.delta)) : null))));
     if (!top.length) this.topList.replaceChildren(h("li", { class: "tbm-muted" }, "No confusions: every sample is on the diagonal."));

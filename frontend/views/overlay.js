@@ -107,11 +107,16 @@ export class OverlayCard {
     const { styles, shared } = runStyles(this.listed, shown);
     const drawn = [];
     const errors = [];
+    const noLabel = new Map(); // the label as the server quotes it -> the runs without it
     for (const run of shown) {
       const c = curves[run];
       if (!c) continue;
-      if (c.error) errors.push(`${run}: ${c.error}`);
-      else drawn.push(run);
+      if (!c.error) { drawn.push(run); continue; }
+      // the server may already name the run: say it once
+      const msg = c.error.startsWith(`${run}: `) ? c.error.slice(run.length + 2) : c.error;
+      const m = /^Unknown label (.+?); this tag has /.exec(msg);
+      if (m) noLabel.set(m[1], [...(noLabel.get(m[1]) || []), run]);
+      else errors.push(`${run}: ${msg}`);
     }
     this._ensure(drawn, styles);
     const pr = [null];
@@ -142,15 +147,20 @@ export class OverlayCard {
     let text = `Drawing ${drawn.length} run${drawn.length === 1 ? "" : "s"}` +
       (byKind.length > 1 || (byKind.length === 1 && !byKind[0].endsWith("other")) ? ` (${byKind.join(", ")})` : "") + ".";
     if (hidden) text += ` ${hidden} of ${this.runs.length} hidden by the kind filter.`;
+    // every run asked for is drawn, hidden by the kind filter, or said here why it is not
+    const runsWord = (n) => `${n} run${n === 1 ? "" : "s"}`;
+    for (const [label, rs] of noLabel) {
+      text += ` ${runsWord(rs.length)} ${rs.length === 1 ? "has" : "have"} no label ${label}: ${rs.join(", ")}.`;
+    }
+    const missing = shown.filter((r) => !curves[r]);
+    if (missing.length) text += ` ${runsWord(missing.length)} without this tag.`;
+    if (errors.length) text += ` ${runsWord(errors.length)} not drawn because of an error (below).`;
     const note = styleNote(drawn.map((r) => styles[r]));
     if (note) text += ` ${note}`;
     const sharing = shared.filter((r) => drawn.includes(r));
     if (sharing.length) text += ` ${sharedNote(sharing.length, drawn.length)}`;
     this.drawnEl.textContent = text;
-    const missing = shown.filter((r) => !curves[r]);
-    const problems = [...errors.slice(0, 2)];
-    if (missing.length) problems.push(`${missing.length} run${missing.length > 1 ? "s" : ""} without this tag`);
-    this.setStatus(problems.join("; "));
+    this.setStatus(errors.slice(0, 2).join("; ") + (errors.length > 2 ? `; ${errors.length - 2} more` : ""));
   }
 
   /** One uPlot per chart, rebuilt when the drawn runs or their styles change. */
