@@ -75,8 +75,9 @@ def classification_report(counts, threshold=None, metric=None, per_label=True, z
       objective's value under the metric's name when ``metric`` is given), ``averages`` (micro,
       macro and weighted rows; support is the total), ``fallback`` (labels at the fallback
       threshold), ``accuracy`` (binary, exact-match and all-negative accuracy when every
-      label is read at one threshold; categorical and top-k accuracy for single-label
-      multi-class counts), ``n``, ``sample_unit`` and ``from_logits``. NaN marks an undefined
+      label is read at one threshold; categorical accuracy, what Keras logs as ``accuracy``,
+      for outputs of several columns; top-k accuracy for single-label multi-class counts),
+      ``n``, ``sample_unit`` and ``from_logits``. NaN marks an undefined
       value; None a value that does not apply (the threshold of an averaged row when labels
       have their own).
 
@@ -144,8 +145,10 @@ def classification_report(counts, threshold=None, metric=None, per_label=True, z
         accuracy.update(binary_accuracy=float(counts.binary_accuracy()[i]),
                         exact_match_accuracy=float(counts.exact_match_accuracy()[i]),
                         all_negative_accuracy=counts.all_negative_accuracy())
-    if counts.multiclass:
+    if counts.multiclass or (counts.num_labels > 1 and counts.categorical_correct is not None):
+        # Keras' `accuracy` on outputs of several columns (argmax match), multi-label too
         accuracy["categorical_accuracy"] = counts.categorical_accuracy()
+    if counts.multiclass:
         for k in range(1, counts.top_k_hits.size + 1):
             accuracy[f"top_{k}_accuracy"] = counts.top_k_accuracy(k)
     return {

@@ -133,6 +133,11 @@ def test_report_at_a_threshold_equals_counts_methods(logdir, zero_division):
         assert _nan_eq(row["roc_auc"], c.roc_auc(avg))
     assert doc["accuracy"]["binary_accuracy"] == float(c.binary_accuracy()[i])
     assert doc["accuracy"]["exact_match_accuracy"] == float(c.exact_match_accuracy()[i])
+    # Keras' `accuracy` of a multi-label output (argmax match), as the dashboard shows it
+    y, s, _ = data[("exp1/validation", 5)]
+    assert doc["accuracy"]["categorical_accuracy"] == c.categorical_accuracy()
+    assert doc["accuracy"]["categorical_accuracy"] == np.mean(y.argmax(1) == s.argmax(1))
+    assert "top_1_accuracy" not in doc["accuracy"]  # top-k: single-label data only
 
 
 def test_report_equals_scikit_learn_classification_report(logdir):
